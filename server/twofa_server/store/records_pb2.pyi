@@ -1,0 +1,65 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class UserRecord(_message.Message):
+    __slots__ = ("schema", "authenticator", "attempts")
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    AUTHENTICATOR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    schema: int
+    authenticator: AuthenticatorRecord
+    attempts: AttemptRecord
+    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ...) -> None: ...
+
+class AuthenticatorRecord(_message.Message):
+    __slots__ = ("sealed_secret", "last_step", "enabled_at_ms", "sealed_pending_secret", "pending_expires_at_ms")
+    SEALED_SECRET_FIELD_NUMBER: _ClassVar[int]
+    LAST_STEP_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    SEALED_PENDING_SECRET_FIELD_NUMBER: _ClassVar[int]
+    PENDING_EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    sealed_secret: bytes
+    last_step: int
+    enabled_at_ms: int
+    sealed_pending_secret: bytes
+    pending_expires_at_ms: int
+    def __init__(self, sealed_secret: _Optional[bytes] = ..., last_step: _Optional[int] = ..., enabled_at_ms: _Optional[int] = ..., sealed_pending_secret: _Optional[bytes] = ..., pending_expires_at_ms: _Optional[int] = ...) -> None: ...
+
+class AttemptRecord(_message.Message):
+    __slots__ = ("failures", "last_failure_at_ms", "locked_until_ms")
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    LAST_FAILURE_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    failures: int
+    last_failure_at_ms: int
+    locked_until_ms: int
+    def __init__(self, failures: _Optional[int] = ..., last_failure_at_ms: _Optional[int] = ..., locked_until_ms: _Optional[int] = ...) -> None: ...
+
+class PolicyRecord(_message.Message):
+    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods")
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_DEVICE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    WARN_AFTER_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WARNING_TEXT_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_CODE_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_METHODS_FIELD_NUMBER: _ClassVar[int]
+    schema: int
+    enforcement: int
+    frequency: int
+    trusted_device_days: int
+    max_attempts: int
+    warn_after_failures: int
+    lockout_seconds: int
+    warning_text: str
+    email_code_ttl_seconds: int
+    allowed_methods: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ...) -> None: ...
