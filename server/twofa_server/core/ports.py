@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from .models import Policy, UserRef, UserState
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -34,5 +39,47 @@ class Hasher(Protocol):
         Args:
             purpose: at most 16 bytes naming what is hashed, e.g. b"backup-code".
             data: the secret to hash.
+        """
+        ...
+
+
+class Transaction(Protocol):
+    """One store transaction: every read and write of one use case."""
+
+    def get_user(self, user: UserRef) -> UserState | None:
+        """Returns the user's state, or None when twofa holds no record of them."""
+        ...
+
+    def put_user(self, user: UserRef, state: UserState) -> None:
+        """Stores the user's state (a state with nothing in it deletes the record)."""
+        ...
+
+    def delete_user(self, user: UserRef) -> bool:
+        """Removes every record of the user; returns whether there was any."""
+        ...
+
+    def get_policy(self, tenant_id: str) -> Policy | None:
+        """Returns the tenant's own policy, or None when it has none."""
+        ...
+
+    def put_policy(self, tenant_id: str, policy: Policy) -> None: ...
+
+
+class Store(Protocol):
+    """Runs use cases as transactions."""
+
+    def read(self, work: Callable[[Transaction], T]) -> T:
+        """Runs `work` in a read-only snapshot and returns its result."""
+        ...
+
+    def write(self, work: Callable[[Transaction], T]) -> T:
+        """Runs `work` in one write transaction and returns its result.
+
+        The changes are durable on disk before this returns. If `work` raises,
+        nothing it wrote is kept and the exception propagates.
+
+        Raises:
+            StoreFull: the change does not fit in the store.
+            StoreUnavailable: the store cannot be written.
         """
         ...

@@ -1,0 +1,313 @@
+"""Plain Python types for the twofa API: enums and frozen response dataclasses.
+
+Every enum mirrors the proto enum of the same name, without its prefix
+(``METHOD_AUTHENTICATOR_APP`` becomes ``Method.AUTHENTICATOR_APP``); member values
+are the proto numbers. A value the client does not know (a newer server) is read
+as the enum's ``UNSPECIFIED`` member.
+
+Timestamps are timezone-aware UTC datetimes and durations are timedeltas; a field
+the server may leave unset is ``None`` when it is.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+__all__ = [
+    "AuthenticatorSetup",
+    "BackupCodes",
+    "DeviceTokenStatus",
+    "DisableResult",
+    "EmailSetup",
+    "Enforcement",
+    "Frequency",
+    "LoginCodeSent",
+    "LoginDecision",
+    "LoginEvaluation",
+    "LoginReason",
+    "Method",
+    "MethodState",
+    "MethodStatus",
+    "Policy",
+    "PolicyInfo",
+    "SetupConfirmation",
+    "TrustedDevice",
+    "UserStatus",
+    "Verdict",
+    "Verification",
+    "VerifyReason",
+    "VerifyResult",
+]
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class Method(enum.Enum):
+    """A way of proving the second factor."""
+
+    UNSPECIFIED = 0
+    AUTHENTICATOR_APP = 1
+    EMAIL = 2
+    BACKUP_CODE = 3
+
+
+class MethodState(enum.Enum):
+    """Where a method is in its life cycle."""
+
+    UNSPECIFIED = 0
+    DISABLED = 1
+    PENDING = 2
+    ENABLED = 3
+
+
+class VerifyResult(enum.Enum):
+    """The verdict on a submitted code."""
+
+    UNSPECIFIED = 0
+    ACCEPTED = 1
+    REJECTED = 2
+    LOCKED_OUT = 3
+
+
+class VerifyReason(enum.Enum):
+    """Why a code was accepted or refused (for logs and UX hints)."""
+
+    UNSPECIFIED = 0
+    OK = 1
+    WRONG_CODE = 2
+    CODE_REUSED = 3
+    CODE_EXPIRED = 4
+    NO_ACTIVE_CODE = 5
+    MALFORMED_CODE = 6
+    TOO_MANY_ATTEMPTS = 7
+    LOCKED = 8
+
+
+class Enforcement(enum.Enum):
+    """Whether a tenant's users must use 2FA."""
+
+    UNSPECIFIED = 0
+    OPTIONAL = 1
+    REQUIRED = 2
+
+
+class Frequency(enum.Enum):
+    """How often a tenant's users are asked for the second factor."""
+
+    UNSPECIFIED = 0
+    EVERY_LOGIN = 1
+    TRUSTED_DEVICE = 2
+
+
+class LoginDecision(enum.Enum):
+    """EvaluateLogin's answer."""
+
+    UNSPECIFIED = 0
+    REQUIRED = 1
+    NOT_REQUIRED = 2
+    ENROLLMENT_REQUIRED = 3
+
+
+class LoginReason(enum.Enum):
+    """Why EvaluateLogin decided as it did."""
+
+    UNSPECIFIED = 0
+    NOT_ENROLLED_OPTIONAL = 1
+    NOT_ENROLLED_REQUIRED = 2
+    TRUSTED_DEVICE = 3
+    EVERY_LOGIN_POLICY = 4
+    DEVICE_NOT_TRUSTED = 5
+    LOCKED_OUT = 6
+
+
+class DeviceTokenStatus(enum.Enum):
+    """Why VerifyCode did or did not issue a trusted-device token."""
+
+    UNSPECIFIED = 0
+    ISSUED = 1
+    POLICY_EVERY_LOGIN = 2
+    CODE_NOT_ACCEPTED = 3
+
+
+# ---------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """A tenant's 2FA policy (ranges are checked by the server)."""
+
+    enforcement: Enforcement
+    frequency: Frequency
+    trusted_device_days: int
+    max_attempts: int
+    warn_after_failures: int
+    lockout_seconds: int
+    warning_text: str
+    email_code_ttl_seconds: int
+    allowed_methods: tuple[Method, ...] = ()
+    """Methods users may set up and use; empty means both."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyInfo:
+    """The policy in force for a tenant, and whether it is the configured default."""
+
+    policy: Policy
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MethodStatus:
+    """One method's state for a user."""
+
+    method: Method
+    state: MethodState
+    enabled_at: datetime | None
+    reset_pending: bool
+    pending_expires_at: datetime | None
+
+    @property
+    def enabled(self) -> bool:
+        """True when the method is confirmed and in use."""
+        return self.state is MethodState.ENABLED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserStatus:
+    """Everything twofa knows about a user's second factor, without secrets."""
+
+    methods: tuple[MethodStatus, ...]
+    masked_email: str
+    backup_codes_remaining: int
+    failed_attempts: int
+    locked_until: datetime | None
+    trusted_device_count: int
+    enrolled: bool
+
+    @property
+    def enabled_methods(self) -> tuple[Method, ...]:
+        """The methods whose state is ENABLED."""
+        return tuple(m.method for m in self.methods if m.state is MethodState.ENABLED)
+
+    def method(self, method: Method) -> MethodStatus | None:
+        """The status entry of ``method``, or None when the server sent none."""
+        for entry in self.methods:
+            if entry.method is method:
+                return entry
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisableResult:
+    """DisableMethod's answer: whether anything changed, and the status afterwards."""
+
+    changed: bool
+    status: UserStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthenticatorSetup:
+    """A pending authenticator-app set-up: the secret, its URI and QR code."""
+
+    secret: str
+    otpauth_uri: str
+    qr_png: bytes
+    qr_svg: str
+    expires_at: datetime
+    is_reset: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """The fields shared by every answer to a submitted code."""
+
+    result: VerifyResult
+    reason: VerifyReason
+    attempts_remaining: int
+    retry_after: timedelta | None
+    locked_until: datetime | None
+    warning: str
+    """The policy's warning text from the warn_after_failures-th failure on; else empty."""
+
+    @property
+    def accepted(self) -> bool:
+        """True when the code was accepted."""
+        return self.result is VerifyResult.ACCEPTED
+
+    @property
+    def locked_out(self) -> bool:
+        """True when the user is locked out (codes are not checked until locked_until)."""
+        return self.result is VerifyResult.LOCKED_OUT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetupConfirmation(Verdict):
+    """The answer to a set-up confirmation; backup codes when this was the first method."""
+
+    backup_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verification(Verdict):
+    """VerifyCode's answer; a wrong code is a verdict, not an exception."""
+
+    method: Method
+    backup_codes_remaining: int
+    device_token: str | None
+    device_token_expires_at: datetime | None
+    device_token_status: DeviceTokenStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailSetup:
+    """A pending email set-up: where the code went and when things expire."""
+
+    masked_email: str
+    code_expires_at: datetime
+    expires_at: datetime
+    resend_available_at: datetime
+    is_reset: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginCodeSent:
+    """A login code was emailed."""
+
+    masked_email: str
+    code_expires_at: datetime
+    resend_available_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoginEvaluation:
+    """EvaluateLogin's answer: whether this login needs the second factor, and why."""
+
+    decision: LoginDecision
+    reason: LoginReason
+    available_methods: tuple[Method, ...]
+    backup_codes_remaining: int
+    locked_until: datetime | None
+    retry_after: timedelta | None
+    device_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackupCodes:
+    """A new set of backup codes (shown once) and the masked address they were emailed to."""
+
+    codes: tuple[str, ...]
+    emailed_to: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustedDevice:
+    """A device the user chose to trust (its token is never returned again)."""
+
+    device_id: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime

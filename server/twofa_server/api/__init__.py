@@ -1,0 +1,1 @@
+"""The gRPC adapter: proto <-> domain conversion, error mapping, the servicer."""

@@ -1,0 +1,133 @@
+"""Pure conversions between the API's protobuf messages and the domain's types."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Protocol, TypeVar
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from twofa.v1 import twofa_pb2 as pb
+
+from ..core.models import (
+    Enforcement,
+    Frequency,
+    Method,
+    MethodStatus,
+    Policy,
+    UserRef,
+    UserStatus,
+    Verdict,
+)
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class UserScoped(Protocol):
+    """Any request naming a user."""
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+
+def user_ref(request: UserScoped) -> UserRef:
+    return UserRef(request.tenant_id, request.user_id)
+
+
+def to_domain_enum(kind: type[E], value: int) -> E:
+    """Maps a proto enum number; numbers this version does not know become UNSPECIFIED."""
+    try:
+        return kind(value)
+    except ValueError:
+        return kind["UNSPECIFIED"]
+
+
+def method_from_pb(value: int) -> Method:
+    return to_domain_enum(Method, value)
+
+
+def enum_number(value: enum.Enum) -> Any:
+    """A domain enum as the proto enum number of the same meaning (the numbers match)."""
+    return value.value
+
+
+def timestamp(unix_seconds: float | None) -> Timestamp | None:
+    if unix_seconds is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromMicroseconds(round(unix_seconds * 1e6))
+    return stamp
+
+
+def duration(seconds: float | None) -> Duration | None:
+    if seconds is None:
+        return None
+    span = Duration()
+    span.FromMicroseconds(round(seconds * 1e6))
+    return span
+
+
+def verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    """The verdict fields shared by VerifyCode and the set-up confirmations."""
+    return {
+        "result": enum_number(verdict.result),
+        "reason": enum_number(verdict.reason),
+        "attempts_remaining": verdict.attempts_remaining,
+        "retry_after": duration(verdict.retry_after),
+        "locked_until": timestamp(verdict.locked_until),
+        "warning": verdict.warning,
+    }
+
+
+def method_status_to_pb(status: MethodStatus) -> pb.MethodStatus:
+    return pb.MethodStatus(
+        method=enum_number(status.method),
+        state=enum_number(status.state),
+        enabled_at=timestamp(status.enabled_at),
+        reset_pending=status.reset_pending,
+        pending_expires_at=timestamp(status.pending_expires_at),
+    )
+
+
+def user_status_to_pb(status: UserStatus) -> pb.UserStatus:
+    return pb.UserStatus(
+        methods=[method_status_to_pb(m) for m in status.methods],
+        masked_email=status.masked_email,
+        backup_codes_remaining=status.backup_codes_remaining,
+        failed_attempts=status.failed_attempts,
+        locked_until=timestamp(status.locked_until),
+        trusted_device_count=status.trusted_device_count,
+        enrolled=status.enrolled,
+    )
+
+
+def policy_to_pb(policy: Policy) -> pb.Policy:
+    return pb.Policy(
+        enforcement=enum_number(policy.enforcement),
+        frequency=enum_number(policy.frequency),
+        trusted_device_days=policy.trusted_device_days,
+        max_attempts=policy.max_attempts,
+        warn_after_failures=policy.warn_after_failures,
+        lockout_seconds=policy.lockout_seconds,
+        warning_text=policy.warning_text,
+        email_code_ttl_seconds=policy.email_code_ttl_seconds,
+        allowed_methods=[enum_number(m) for m in policy.allowed_methods],
+    )
+
+
+def policy_from_pb(message: pb.Policy) -> Policy:
+    return Policy(
+        enforcement=to_domain_enum(Enforcement, message.enforcement),
+        frequency=to_domain_enum(Frequency, message.frequency),
+        trusted_device_days=message.trusted_device_days,
+        max_attempts=message.max_attempts,
+        warn_after_failures=message.warn_after_failures,
+        lockout_seconds=message.lockout_seconds,
+        warning_text=message.warning_text,
+        email_code_ttl_seconds=message.email_code_ttl_seconds,
+        allowed_methods=tuple(method_from_pb(m) for m in message.allowed_methods),
+    )

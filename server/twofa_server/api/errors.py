@@ -1,0 +1,133 @@
+"""The one place where domain errors become gRPC statuses with rich details.
+
+Every handler runs inside `ErrorMappingInterceptor`. Deliberate refusals
+(TwoFactorError) carry google.rpc details that name the field or condition;
+anything else is INTERNAL with a fixed text, logged by type and place only, so
+no stack trace, secret or code reaches a client or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from ..core.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    StoreFull,
+    StoreUnavailable,
+    TwoFactorError,
+)
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "twofa"
+INTERNAL_MESSAGE = "internal error"
+
+
+def _packed(detail: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return packed
+
+
+def _error_info(reason: str) -> any_pb2.Any:
+    return _packed(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+
+
+def status_for(error: TwoFactorError) -> status_pb2.Status:
+    """The google.rpc.Status a deliberate refusal is answered with."""
+    if isinstance(error, InvalidArgument):
+        request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in error.violations
+            ]
+        )
+        return status_pb2.Status(
+            code=code_pb2.INVALID_ARGUMENT,
+            message=f"invalid request: {error}",
+            details=[_packed(request)],
+        )
+    if isinstance(error, FailedPrecondition):
+        failure = error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(
+                    type=error.kind, subject=error.subject, description=str(error)
+                )
+            ]
+        )
+        return status_pb2.Status(
+            code=code_pb2.FAILED_PRECONDITION,
+            message=str(error),
+            details=[_packed(failure), _error_info(error.kind)],
+        )
+    if isinstance(error, StoreFull):
+        return status_pb2.Status(
+            code=code_pb2.RESOURCE_EXHAUSTED,
+            message=str(error),
+            details=[_error_info("STORE_FULL")],
+        )
+    if isinstance(error, StoreUnavailable):
+        return status_pb2.Status(
+            code=code_pb2.UNAVAILABLE,
+            message="the store is unavailable; retry later",
+            details=[_error_info("STORE_UNAVAILABLE")],
+        )
+    return status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE)
+
+
+def _where(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+
+
+Behavior = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def _guarded(method: str, behavior: Behavior) -> Behavior:
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return behavior(request, context)
+        except TwoFactorError as error:
+            context.abort_with_status(rpc_status.to_status(status_for(error)))
+        except Exception as error:
+            if context.code() is not None:  # type: ignore[attr-defined]
+                raise  # the handler aborted with a status of its own
+            # The message may quote request data; the type and place are enough to debug.
+            log.error("internal error in %s: %s at %s", method, type(error).__name__, _where(error))
+            context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+
+    return handle
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps every unary handler so that errors leave as statuses with details."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        return grpc.unary_unary_rpc_method_handler(
+            _guarded(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -1,0 +1,136 @@
+"""TwoFactorService over gRPC: each method converts, calls one use case, converts back.
+
+RPCs whose use cases have not landed yet keep the generated base class's
+UNIMPLEMENTED answer.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import grpc
+
+from twofa.v1 import twofa_pb2 as pb
+from twofa.v1 import twofa_pb2_grpc
+
+from .. import qr
+from ..core import otp
+from ..core.service import TwoFactorService
+from .convert import (
+    enum_number,
+    method_from_pb,
+    policy_from_pb,
+    policy_to_pb,
+    timestamp,
+    user_ref,
+    user_status_to_pb,
+    verdict_fields,
+)
+
+Context = grpc.ServicerContext
+
+
+def _not_yet(name: str, context: Context) -> NoReturn:
+    context.abort(
+        grpc.StatusCode.UNIMPLEMENTED, f"{name} is not implemented in this version of twofa"
+    )
+    raise AssertionError("abort returned")  # abort always raises
+
+
+class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
+    def __init__(self, service: TwoFactorService) -> None:
+        self._service = service
+
+    def GetUserStatus(
+        self, request: pb.GetUserStatusRequest, context: Context
+    ) -> pb.GetUserStatusResponse:
+        status = self._service.get_user_status(user_ref(request))
+        return pb.GetUserStatusResponse(status=user_status_to_pb(status))
+
+    def BeginAuthenticatorSetup(
+        self, request: pb.BeginAuthenticatorSetupRequest, context: Context
+    ) -> pb.BeginAuthenticatorSetupResponse:
+        setup = self._service.begin_authenticator_setup(
+            user_ref(request), request.account_name, request.issuer
+        )
+        return pb.BeginAuthenticatorSetupResponse(
+            secret=otp.base32_secret(setup.secret),
+            otpauth_uri=setup.otpauth_uri,
+            qr_png=qr.render_png(setup.otpauth_uri),
+            qr_svg=qr.render_svg(setup.otpauth_uri),
+            expires_at=timestamp(setup.expires_at),
+            is_reset=setup.is_reset,
+        )
+
+    def ConfirmAuthenticatorSetup(
+        self, request: pb.ConfirmAuthenticatorSetupRequest, context: Context
+    ) -> pb.ConfirmAuthenticatorSetupResponse:
+        confirmation = self._service.confirm_authenticator_setup(user_ref(request), request.code)
+        return pb.ConfirmAuthenticatorSetupResponse(
+            **verdict_fields(confirmation.verdict),
+            backup_codes=confirmation.backup_codes,
+        )
+
+    def VerifyCode(self, request: pb.VerifyCodeRequest, context: Context) -> pb.VerifyCodeResponse:
+        verdict = self._service.verify_code(
+            user_ref(request), request.code, method_from_pb(request.method)
+        )
+        return pb.VerifyCodeResponse(
+            **verdict_fields(verdict),
+            method=enum_number(verdict.method),
+        )
+
+    def DisableMethod(
+        self, request: pb.DisableMethodRequest, context: Context
+    ) -> pb.DisableMethodResponse:
+        changed, status = self._service.disable_method(
+            user_ref(request), method_from_pb(request.method)
+        )
+        return pb.DisableMethodResponse(changed=changed, status=user_status_to_pb(status))
+
+    def GetPolicy(self, request: pb.GetPolicyRequest, context: Context) -> pb.GetPolicyResponse:
+        info = self._service.get_policy(request.tenant_id)
+        return pb.GetPolicyResponse(policy=policy_to_pb(info.policy), is_default=info.is_default)
+
+    def UpdatePolicy(
+        self, request: pb.UpdatePolicyRequest, context: Context
+    ) -> pb.UpdatePolicyResponse:
+        policy = self._service.update_policy(
+            request.tenant_id, policy_from_pb(request.policy), list(request.update_mask.paths)
+        )
+        return pb.UpdatePolicyResponse(policy=policy_to_pb(policy))
+
+    def UnlockUser(self, request: pb.UnlockUserRequest, context: Context) -> pb.UnlockUserResponse:
+        return pb.UnlockUserResponse(changed=self._service.unlock_user(user_ref(request)))
+
+    def DeleteUser(self, request: pb.DeleteUserRequest, context: Context) -> pb.DeleteUserResponse:
+        return pb.DeleteUserResponse(deleted=self._service.delete_user(user_ref(request)))
+
+    # --- not implemented yet: these answer UNIMPLEMENTED with a clear message ---------
+
+    def BeginEmailSetup(self, request: pb.BeginEmailSetupRequest, context: Context) -> NoReturn:
+        _not_yet("BeginEmailSetup", context)
+
+    def ConfirmEmailSetup(self, request: pb.ConfirmEmailSetupRequest, context: Context) -> NoReturn:
+        _not_yet("ConfirmEmailSetup", context)
+
+    def EvaluateLogin(self, request: pb.EvaluateLoginRequest, context: Context) -> NoReturn:
+        _not_yet("EvaluateLogin", context)
+
+    def SendLoginCode(self, request: pb.SendLoginCodeRequest, context: Context) -> NoReturn:
+        _not_yet("SendLoginCode", context)
+
+    def RegenerateBackupCodes(
+        self, request: pb.RegenerateBackupCodesRequest, context: Context
+    ) -> NoReturn:
+        _not_yet("RegenerateBackupCodes", context)
+
+    def ListTrustedDevices(
+        self, request: pb.ListTrustedDevicesRequest, context: Context
+    ) -> NoReturn:
+        _not_yet("ListTrustedDevices", context)
+
+    def RevokeTrustedDevices(
+        self, request: pb.RevokeTrustedDevicesRequest, context: Context
+    ) -> NoReturn:
+        _not_yet("RevokeTrustedDevices", context)

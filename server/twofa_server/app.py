@@ -1,0 +1,142 @@
+"""Assembly: builds the store, crypto and service from Settings and serves them over gRPC."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from types import FrameType
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from twofa.v1 import twofa_pb2, twofa_pb2_grpc
+
+from .api.errors import ErrorMappingInterceptor
+from .api.servicer import TwoFactorServicer
+from .clock import SystemClock, SystemRandom
+from .config import Settings
+from .core.ports import Clock, Random
+from .core.service import ServiceSettings, TwoFactorService
+from .crypto import KeyedHasher, Sealer, load_keyring
+from .store.keycheck import check_keyring
+from .store.lmdb_store import LmdbStore
+
+log = logging.getLogger("twofa")
+
+SERVICE_NAME = twofa_pb2.DESCRIPTOR.services_by_name["TwoFactorService"].full_name
+MAX_REQUEST_BYTES = 64 * 1024  # requests are small; refuse anything larger early
+
+
+class StartupError(Exception):
+    """twofa cannot start; the message says why and what to do, in one line."""
+
+
+@dataclass
+class Application:
+    """A running twofa: its gRPC server, health service and store."""
+
+    server: grpc.Server
+    health: health.HealthServicer
+    store: LmdbStore
+    addresses: tuple[str, ...]
+
+    def stop(self, grace: float) -> None:
+        """Drains: probes see NOT_SERVING, new calls are refused, in-flight calls finish."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.store.close()
+
+
+def open_store(settings: Settings) -> tuple[LmdbStore, Sealer, KeyedHasher]:
+    """Opens the keyring and the store and proves they belong together.
+
+    Raises:
+        KeyringError, KeyringMismatch: with a one-line message saying what to do.
+    """
+    keyring = load_keyring(settings.keyring_path)
+    sealer, hasher = Sealer(keyring), KeyedHasher(keyring.mac_key)
+    store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer)
+    try:
+        check_keyring(store, sealer, hasher, settings.keyring_path)
+    except Exception:
+        store.close()
+        raise
+    return store, sealer, hasher
+
+
+def start(
+    settings: Settings, clock: Clock | None = None, random: Random | None = None
+) -> Application:
+    """Opens everything and starts serving; returns once the server accepts calls.
+
+    Args:
+        settings: the configuration.
+        clock, random: injected by tests; the system's by default.
+    """
+    store, _sealer, _hasher = open_store(settings)
+    service = TwoFactorService(
+        store,
+        clock or SystemClock(),
+        random or SystemRandom(),
+        ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
+    )
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="twofa"),
+        interceptors=[ErrorMappingInterceptor()],
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+    )
+    twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(TwoFactorServicer(service), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if settings.reflection:
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    addresses = _bind(server, settings)
+    server.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return Application(server, health_servicer, store, addresses)
+
+
+def _bind(server: grpc.Server, settings: Settings) -> tuple[str, ...]:
+    addresses = []
+    try:
+        if settings.listen:
+            host, _, _ = settings.listen.rpartition(":")
+            port = server.add_insecure_port(settings.listen)
+            addresses.append(f"{host}:{port}")
+        if settings.unix_socket:
+            server.add_insecure_port(f"unix:{settings.unix_socket}")
+            addresses.append(f"unix:{settings.unix_socket}")
+    except RuntimeError as exc:
+        raise StartupError(
+            f"cannot listen on {settings.listen or settings.unix_socket}: "
+            f"{exc} (is another twofa running?)"
+        ) from None
+    return tuple(addresses)
+
+
+def serve(settings: Settings) -> None:
+    """Runs until SIGTERM or SIGINT, then drains for `grace_seconds`."""
+    app = start(settings)
+    log.info("twofa serving on %s (data_dir=%s)", ", ".join(app.addresses), settings.data_dir)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "received %s: draining for up to %ss",
+            signal.Signals(signum).name,
+            settings.grace_seconds,
+        )
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopping.wait()
+    app.stop(settings.grace_seconds)
+    log.info("twofa stopped")

@@ -1,0 +1,48 @@
+"""The domain's errors, one class per kind of refusal; api/errors.py maps them to statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One malformed request field: its name (as in the API) and what is allowed."""
+
+    field: str
+    description: str
+
+
+class TwoFactorError(Exception):
+    """Base of every error a use case raises on purpose."""
+
+
+class InvalidArgument(TwoFactorError):
+    """The request is malformed; nothing was changed."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
+class FailedPrecondition(TwoFactorError):
+    """The request does not fit the user's current state; nothing was changed.
+
+    Args:
+        subject: what is in the wrong state, e.g. "AUTHENTICATOR_APP".
+        kind: a stable UPPER_SNAKE name of the condition, e.g. "NO_PENDING_SETUP".
+        message: an English sentence for the developer.
+    """
+
+    def __init__(self, subject: str, kind: str, message: str) -> None:
+        self.subject = subject
+        self.kind = kind
+        super().__init__(message)
+
+
+class StoreFull(TwoFactorError):
+    """The store has no room left for this change; reads still work."""
+
+
+class StoreUnavailable(TwoFactorError):
+    """The store cannot be used right now."""

@@ -1,0 +1,194 @@
+"""The domain's vocabulary: enums, the per-user state and the answers use cases give."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Method(enum.Enum):
+    """A way of proving the second factor (numbered as in the API)."""
+
+    UNSPECIFIED = 0
+    AUTHENTICATOR_APP = 1
+    EMAIL = 2
+    BACKUP_CODE = 3
+
+
+SETUP_METHODS = (Method.AUTHENTICATOR_APP, Method.EMAIL)
+
+
+class MethodState(enum.Enum):
+    DISABLED = 1
+    PENDING = 2
+    ENABLED = 3
+
+
+class VerifyResult(enum.Enum):
+    ACCEPTED = 1
+    REJECTED = 2
+    LOCKED_OUT = 3
+
+
+class VerifyReason(enum.Enum):
+    OK = 1
+    WRONG_CODE = 2
+    CODE_REUSED = 3
+    CODE_EXPIRED = 4
+    NO_ACTIVE_CODE = 5
+    MALFORMED_CODE = 6
+    TOO_MANY_ATTEMPTS = 7
+    LOCKED = 8
+
+
+class Enforcement(enum.Enum):
+    # UNSPECIFIED stands for a value a request left out or that this version
+    # does not know; policy validation refuses it.
+    UNSPECIFIED = 0
+    OPTIONAL = 1
+    REQUIRED = 2
+
+
+class Frequency(enum.Enum):
+    UNSPECIFIED = 0
+    EVERY_LOGIN = 1
+    TRUSTED_DEVICE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """Who a request is about: a user inside a tenant, both opaque to twofa."""
+
+    tenant_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A tenant's 2FA policy (DESIGN §5); ranges are checked by `policy.validate_policy`."""
+
+    enforcement: Enforcement = Enforcement.OPTIONAL
+    frequency: Frequency = Frequency.EVERY_LOGIN
+    trusted_device_days: int = 14
+    max_attempts: int = 5
+    warn_after_failures: int = 3
+    lockout_seconds: int = 300
+    warning_text: str = "Please try again in five minutes."
+    email_code_ttl_seconds: int = 600
+    # Empty means every set-up method is allowed.
+    allowed_methods: tuple[Method, ...] = ()
+
+    def allows(self, method: Method) -> bool:
+        return not self.allowed_methods or method in self.allowed_methods
+
+
+# --- mutable state, loaded and saved inside one store transaction -------------
+
+
+@dataclass(slots=True)
+class Authenticator:
+    """A user's TOTP app: the enabled secret and/or one awaiting confirmation."""
+
+    secret: bytes | None = None
+    # RFC 6238 §5.2: a code is accepted only for a step later than this one.
+    last_step: int = 0
+    enabled_at: float | None = None
+    pending_secret: bytes | None = None
+    pending_expires_at: float = 0.0
+
+    def state(self, now: float) -> MethodState:
+        if self.secret is not None:
+            return MethodState.ENABLED
+        return MethodState.PENDING if self.pending_live(now) else MethodState.DISABLED
+
+    def pending_live(self, now: float) -> bool:
+        return self.pending_secret is not None and now < self.pending_expires_at
+
+
+@dataclass(slots=True)
+class Attempts:
+    """The one failed-attempt budget shared by every code type."""
+
+    failures: int = 0
+    last_failure_at: float = 0.0
+    locked_until: float = 0.0
+
+
+@dataclass(slots=True)
+class UserState:
+    """Everything twofa keeps about one user's second factor."""
+
+    authenticator: Authenticator = field(default_factory=Authenticator)
+    attempts: Attempts = field(default_factory=Attempts)
+
+    def enabled_methods(self) -> tuple[Method, ...]:
+        return (Method.AUTHENTICATOR_APP,) if self.authenticator.secret is not None else ()
+
+    def is_empty(self) -> bool:
+        """True when nothing about the user is worth keeping."""
+        return self == UserState()
+
+
+# --- answers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer to a submitted code (VerifyCode and the set-up confirmations)."""
+
+    result: VerifyResult
+    reason: VerifyReason
+    method: Method
+    attempts_remaining: int
+    locked_until: float | None = None
+    retry_after: float | None = None
+    warning: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.result is VerifyResult.ACCEPTED
+
+
+@dataclass(frozen=True, slots=True)
+class MethodStatus:
+    method: Method
+    state: MethodState
+    enabled_at: float | None
+    reset_pending: bool
+    pending_expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatus:
+    methods: tuple[MethodStatus, ...]
+    masked_email: str
+    backup_codes_remaining: int
+    failed_attempts: int
+    locked_until: float | None
+    trusted_device_count: int
+
+    @property
+    def enrolled(self) -> bool:
+        return any(m.state is MethodState.ENABLED for m in self.methods)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatorSetup:
+    """A new pending TOTP secret, to show once (QR code rendering is the caller's)."""
+
+    secret: bytes
+    otpauth_uri: str
+    expires_at: float
+    is_reset: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetupConfirmation:
+    verdict: Verdict
+    backup_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    policy: Policy
+    is_default: bool

@@ -1,0 +1,83 @@
+"""The tenant policy's allowed ranges, and partial updates of it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from .models import SETUP_METHODS, Enforcement, Frequency, Method, Policy
+from .validation import Violations
+
+TRUSTED_DEVICE_DAYS = (1, 365)
+MAX_ATTEMPTS = (1, 20)
+LOCKOUT_SECONDS = (60, 86400)
+EMAIL_CODE_TTL_SECONDS = (60, 3600)
+MAX_WARNING_TEXT_CHARS = 256
+
+POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(Policy))
+
+
+def _check_range(
+    violations: Violations, field: str, value: int, bounds: tuple[int, int], unit: str
+) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        violations.add(f"policy.{field}", f"is {value}; allowed: {low}-{high} {unit}")
+
+
+def check_policy(violations: Violations, policy: Policy) -> None:
+    """Adds a violation for every field of `policy` outside its allowed values."""
+    if policy.enforcement is Enforcement.UNSPECIFIED:
+        violations.add("policy.enforcement", "is not set; allowed: OPTIONAL, REQUIRED")
+    if policy.frequency is Frequency.UNSPECIFIED:
+        violations.add("policy.frequency", "is not set; allowed: EVERY_LOGIN, TRUSTED_DEVICE")
+    _check_range(
+        violations, "trusted_device_days", policy.trusted_device_days, TRUSTED_DEVICE_DAYS, "days"
+    )
+    _check_range(violations, "max_attempts", policy.max_attempts, MAX_ATTEMPTS, "attempts")
+    if not 1 <= policy.warn_after_failures <= max(policy.max_attempts, 1):
+        violations.add(
+            "policy.warn_after_failures",
+            f"is {policy.warn_after_failures}; allowed: 1 to max_attempts ({policy.max_attempts})",
+        )
+    _check_range(violations, "lockout_seconds", policy.lockout_seconds, LOCKOUT_SECONDS, "seconds")
+    violations.check_text(
+        "policy.warning_text", policy.warning_text, max_chars=MAX_WARNING_TEXT_CHARS
+    )
+    _check_range(
+        violations,
+        "email_code_ttl_seconds",
+        policy.email_code_ttl_seconds,
+        EMAIL_CODE_TTL_SECONDS,
+        "seconds",
+    )
+    names = ", ".join(m.name for m in SETUP_METHODS)
+    for method in policy.allowed_methods:
+        if method not in SETUP_METHODS:
+            violations.add("policy.allowed_methods", f"holds {method.name}; allowed: {names}")
+    if len(set(policy.allowed_methods)) != len(policy.allowed_methods):
+        violations.add("policy.allowed_methods", f"holds a method twice; allowed: {names}")
+
+
+def merge_policy(current: Policy, update: Policy, mask: Iterable[str]) -> Policy:
+    """Returns `current` with the fields named in `mask` taken from `update`.
+
+    An empty mask replaces the whole policy. Unknown names are reported by
+    `check_update_mask`, not here.
+    """
+    fields = list(mask)
+    if not fields:
+        return update
+    return dataclasses.replace(current, **{name: getattr(update, name) for name in fields})
+
+
+def check_update_mask(violations: Violations, mask: Iterable[str]) -> None:
+    for name in mask:
+        if name not in POLICY_FIELDS:
+            violations.add(
+                "update_mask", f"names unknown field {name!r}; allowed: " + ", ".join(POLICY_FIELDS)
+            )
+
+
+def allowed_setup_methods(policy: Policy) -> tuple[Method, ...]:
+    return tuple(m for m in SETUP_METHODS if policy.allows(m))

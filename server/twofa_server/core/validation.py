@@ -1,0 +1,98 @@
+"""Checks of request fields; each failure names the field and what it may hold."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import FieldViolation, InvalidArgument
+from .models import UserRef
+
+MAX_TENANT_ID_BYTES = 128
+MAX_USER_ID_BYTES = 256
+MAX_CODE_CHARS = 64
+MAX_ACCOUNT_NAME_CHARS = 128
+MAX_ISSUER_CHARS = 64
+
+# Separators people type or paste inside codes ("123 456", "ABCD-EFGH-JKLM").
+_CODE_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def has_control_characters(value: str) -> bool:
+    # Unicode category C* covers control, format, unassigned and private-use characters.
+    return any(unicodedata.category(ch).startswith("C") for ch in value)
+
+
+class Violations:
+    """Collects every violation of a request, so one answer lists them all."""
+
+    def __init__(self) -> None:
+        self._items: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self._items.append(FieldViolation(field, description))
+
+    def raise_if_any(self) -> None:
+        if self._items:
+            raise InvalidArgument(self._items)
+
+    def check_text(
+        self,
+        field: str,
+        value: str,
+        *,
+        max_bytes: int | None = None,
+        max_chars: int | None = None,
+        required: bool = True,
+        forbidden: str = "",
+    ) -> None:
+        """Checks a free-text field: presence, length, control characters, forbidden ones."""
+        limit = (
+            f"1-{max_bytes} bytes of UTF-8"
+            if max_bytes is not None
+            else f"1-{max_chars} characters"
+        )
+        rule = f"must be {limit} without control characters" + (
+            f" or {' '.join(repr(c) for c in forbidden)}" if forbidden else ""
+        )
+        if not value:
+            if required:
+                self.add(field, f"is required; {rule}")
+            return
+        too_long = (max_bytes is not None and len(value.encode("utf-8")) > max_bytes) or (
+            max_chars is not None and len(value) > max_chars
+        )
+        if too_long:
+            self.add(field, f"is too long; {rule}")
+        elif has_control_characters(value) or any(c in value for c in forbidden):
+            self.add(field, f"holds a forbidden character; {rule}")
+
+
+def check_tenant(violations: Violations, tenant_id: str) -> None:
+    violations.check_text("tenant_id", tenant_id, max_bytes=MAX_TENANT_ID_BYTES)
+
+
+def check_user(violations: Violations, user: UserRef) -> None:
+    check_tenant(violations, user.tenant_id)
+    violations.check_text("user_id", user.user_id, max_bytes=MAX_USER_ID_BYTES)
+
+
+def check_code(violations: Violations, code: str) -> None:
+    if not code:
+        violations.add("code", f"is required; at most {MAX_CODE_CHARS} characters")
+    elif len(code) > MAX_CODE_CHARS:
+        violations.add("code", f"is too long; at most {MAX_CODE_CHARS} characters")
+    elif has_control_characters(code):
+        violations.add("code", "holds a control character; letters, digits, spaces and '-' only")
+
+
+def normalize_code(code: str) -> str:
+    """Drops separators and folds case, so "abcd-efgh" and "ABCDEFGH" are the same code."""
+    return _CODE_SEPARATORS.sub("", code).upper()
+
+
+def validate_user(user: UserRef) -> None:
+    """Raises InvalidArgument unless tenant_id and user_id are well-formed."""
+    violations = Violations()
+    check_user(violations, user)
+    violations.raise_if_any()

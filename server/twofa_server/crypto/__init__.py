@@ -1,0 +1,27 @@
+"""Keyring, AEAD sealing and keyed hashes for secrets at rest."""
+
+from twofa_server.crypto.hashing import KeyedHasher, digests_equal
+from twofa_server.crypto.keyring import (
+    Keyring,
+    KeyringError,
+    generate_keyring,
+    load_keyring,
+    with_new_primary_key,
+    without_key,
+    write_keyring,
+)
+from twofa_server.crypto.sealing import Sealer, SealError
+
+__all__ = [
+    "KeyedHasher",
+    "Keyring",
+    "KeyringError",
+    "SealError",
+    "Sealer",
+    "digests_equal",
+    "generate_keyring",
+    "load_keyring",
+    "with_new_primary_key",
+    "without_key",
+    "write_keyring",
+]

@@ -1,0 +1,1 @@
+"""The embedded LMDB store: key layout, record codecs, transactions."""

@@ -1,0 +1,39 @@
+"""Every LMDB key and sub-database name twofa uses, encoded in one place.
+
+A user key is `len(tenant) || tenant || user` (UTF-8). The length prefix keeps
+("ab", "c") and ("a", "bc") apart and makes every key of a tenant share a
+prefix; tenant ids are at most 128 bytes, so one byte holds the length.
+"""
+
+from __future__ import annotations
+
+from ..core.models import UserRef
+
+# Named sub-databases.
+USERS = b"users"
+POLICIES = b"policies"
+META = b"meta"
+ALL_DATABASES = (USERS, POLICIES, META)
+
+# Keys in META.
+META_SCHEMA = b"schema"
+META_KEY_CHECK = b"key-check"
+META_MAC_CHECK = b"mac-check"
+
+
+def tenant_key(tenant_id: str) -> bytes:
+    tenant = tenant_id.encode("utf-8")
+    return bytes((len(tenant),)) + tenant
+
+
+def user_key(user: UserRef) -> bytes:
+    return tenant_key(user.tenant_id) + user.user_id.encode("utf-8")
+
+
+def sealed_field_context(key: bytes, field: str) -> bytes:
+    """Associated data binding a sealed value to its record and field.
+
+    A ciphertext copied into another user's record, or into another field,
+    then fails to open.
+    """
+    return b"twofa/v1/" + field.encode("ascii") + b"/" + key
