@@ -13,6 +13,7 @@ from typing import TypeVar, cast
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from twofa.v1 import twofa_pb2 as pb
 
 from .types import (

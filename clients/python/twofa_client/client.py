@@ -8,6 +8,7 @@ from typing import Any, Self, TypedDict, TypeVar, Unpack
 
 import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
+
 from twofa.v1 import twofa_pb2 as pb
 from twofa.v1 import twofa_pb2_grpc
 

@@ -112,6 +112,17 @@ class LmdbStore:
             log.error("store error: %s", type(exc).__name__)
             raise StoreUnavailable("the store cannot be used") from exc
 
+    def snapshot(self) -> dict[str, dict[bytes, bytes]]:
+        """Every record of every sub-database as raw bytes, from one read snapshot.
+
+        For diagnostics and tests; a store is small enough to hold in memory here.
+        """
+        with self._env.begin(write=False) as txn:
+            return {
+                name.decode(): {bytes(k): bytes(v) for k, v in txn.cursor(db=db)}
+                for name, db in self._dbs.items()
+            }
+
     def map_usage(self) -> tuple[int, int]:
         """Returns (bytes in use, map size in bytes)."""
         info, stat = self._env.info(), self._env.stat()

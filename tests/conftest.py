@@ -1,0 +1,49 @@
+"""Shared fixtures: a real server on a free port with a real LMDB store in a temp dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from twofa_client import TwoFactorClient
+from twofa_server.app import Application, start
+from twofa_server.config import Settings
+from twofa_server.crypto import generate_keyring, write_keyring
+
+from .support import FixedClock
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    write_keyring(data_dir / "keyring", generate_keyring())
+    return Settings(data_dir=data_dir, listen="127.0.0.1:0", workers=8, reflection=True)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock) -> Iterator[Application]:
+    application = start(settings, clock=clock)
+    yield application
+    application.stop(0)
+
+
+@pytest.fixture
+def client(app: Application) -> Iterator[TwoFactorClient]:
+    with TwoFactorClient(app.addresses[0], timeout=10) as connected:
+        yield connected
+
+
+def restart(
+    app: Application, settings: Settings, clock: FixedClock, **changes: object
+) -> Application:
+    """Stops `app` and starts a new server on the same store."""
+    app.stop(0)
+    return start(replace(settings, **changes), clock=clock)  # type: ignore[arg-type]

@@ -1,0 +1,70 @@
+"""Secrets at rest: sealed, bound to their record, never in the LMDB files in the clear."""
+
+from __future__ import annotations
+
+import base64
+
+import lmdb
+import pytest
+
+from twofa_client import Internal, TwoFactorClient
+from twofa_server.app import Application
+from twofa_server.config import Settings
+from twofa_server.core.models import UserRef
+from twofa_server.store import keys
+
+from .conftest import restart
+from .support import FixedClock, store_bytes, totp_code
+
+T = "acme"
+
+
+def secret_forms(secret_b32: str) -> list[bytes]:
+    raw = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    return [raw, secret_b32.encode(), secret_b32.lower().encode(), raw.hex().encode()]
+
+
+def test_no_secret_appears_in_the_store_files(
+    client: TwoFactorClient, clock: FixedClock, settings: Settings
+) -> None:
+    secrets = []
+    for user in ("enabled", "pending", "reset"):
+        setup = client.begin_authenticator_setup(T, user)
+        secrets.append(setup.secret)
+        if user != "pending":
+            client.confirm_authenticator_setup(T, user, totp_code(setup.secret, clock.now()))
+    secrets.append(client.begin_authenticator_setup(T, "reset").secret)
+    on_disk = store_bytes(settings.data_dir)
+    assert b"enabled" in on_disk  # the files are really being read
+    for secret in secrets:
+        for form in secret_forms(secret):
+            assert form not in on_disk
+
+
+def test_a_sealed_secret_copied_to_another_user_does_not_open(
+    app: Application, settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TwoFactorClient(app.addresses[0]) as client:
+        alice = client.begin_authenticator_setup(T, "alice").secret
+        client.confirm_authenticator_setup(T, "alice", totp_code(alice, clock.now()))
+    app.stop(0)
+    # An attacker with write access to the files swaps Alice's record into Mallory's.
+    env = lmdb.open(str(settings.data_dir), max_dbs=8)
+    users = env.open_db(keys.USERS)
+    with env.begin(write=True, db=users) as txn:
+        record = txn.get(keys.user_key(UserRef(T, "alice")))
+        txn.put(keys.user_key(UserRef(T, "mallory")), record)
+    env.close()
+
+    again = restart(app, settings, clock)
+    try:
+        with TwoFactorClient(again.addresses[0]) as client:
+            clock.advance(30)
+            with pytest.raises(Internal) as refused:
+                client.verify_code(T, "mallory", totp_code(alice, clock.now()))
+            assert refused.value.message == "internal error"
+            assert client.verify_code(T, "alice", totp_code(alice, clock.now())).accepted
+    finally:
+        again.stop(0)
+    logged = caplog.text
+    assert "SealError" in logged and alice not in logged

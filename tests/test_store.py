@@ -1,0 +1,61 @@
+"""The LMDB store's limits: a full map refuses writes clearly and keeps serving reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from twofa_client import ResourceExhausted, TwoFactorClient
+from twofa_server.app import Application, start
+from twofa_server.config import Settings
+from twofa_server.core.errors import StoreFull
+from twofa_server.core.models import Policy
+
+from .support import FixedClock, dump_store, totp_code
+
+
+@pytest.fixture
+def small_app(settings: Settings, clock: FixedClock) -> Iterator[Application]:
+    application = start(replace(settings, map_size_mb=1), clock=clock)
+    yield application
+    application.stop(0)
+
+
+def fill_until_nearly_full(app: Application) -> None:
+    """Fills the map with tenant policies, in shrinking batches, until one more will not fit."""
+    filled = 0
+    for batch in (500, 50, 5, 1):
+        while True:
+            names = [f"filler-{filled + i}" for i in range(batch)]
+            try:
+                app.store.write(lambda tx, names=names: [tx.put_policy(n, Policy()) for n in names])
+            except StoreFull:
+                break
+            filled += batch
+
+
+def test_a_full_map_answers_resource_exhausted_and_still_serves_reads(
+    small_app: Application, clock: FixedClock, settings: Settings
+) -> None:
+    with TwoFactorClient(small_app.addresses[0]) as client:
+        setup = client.begin_authenticator_setup("acme", "alice")
+        client.confirm_authenticator_setup("acme", "alice", totp_code(setup.secret, clock.now()))
+        fill_until_nearly_full(small_app)
+        for i in range(100):
+            before = dump_store(small_app)
+            try:
+                client.update_policy(f"tenant-{i}", max_attempts=4)
+            except ResourceExhausted as full:
+                refused = full
+                break
+        else:
+            pytest.fail("the store never filled up")
+        assert dump_store(small_app) == before  # the refused write left nothing behind
+        assert "map_size_mb=1" in refused.message
+        assert "raise map_size_mb" in refused.message
+
+        assert client.get_user_status("acme", "alice").enrolled
+        assert client.get_policy("filler-0").is_default is False
+        assert client.health_check()
