@@ -9,7 +9,6 @@ GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.j
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 # Stamps re-run the install whenever a pyproject changes.
 $(VENV)/.installed: $(BIN)/python pyproject.toml clients/python/pyproject.toml

@@ -51,6 +51,8 @@ class Option:
     key: str
     parse: Callable[[Any], Any]
     help: str
+    # How the default reads in the docs when the value itself would mislead.
+    shown_default: str | None = None
 
 
 def _str(value: Any) -> str:
@@ -113,8 +115,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "keyring_file",
         _path,
-        "keyring file (default: <data_dir>/keyring); "
-        "the server refuses to start without a valid one",
+        "keyring file; the server refuses to start without a valid one",
+        shown_default="`<data_dir>/keyring`",
     ),
     Option("listen", _str, "TCP address of the API, host:port (empty: none)"),
     Option("unix_socket", _str, "Unix socket path of the API (empty: none)"),
@@ -263,7 +265,7 @@ def describe(options: Sequence[Option] = OPTIONS) -> str:
             default = getattr(defaults.policy, option.key.split(".", 1)[1])
         else:
             default = getattr(defaults, option.key)
-        shown = _show(default)
+        shown = option.shown_default or _show(default)
         rows.append(
             f"| `{option.key}` | `{env_name(option.key)}` `{flag_name(option.key)}` "
             f"| {shown} | {option.help} |"
@@ -276,4 +278,8 @@ def _show(value: Any) -> str:
         return "empty"
     if isinstance(value, Enforcement | Frequency):
         return f"`{value.name.lower()}`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, Path) and not value.is_absolute():
+        return f"`./{value}`"
     return f"`{value}`"
