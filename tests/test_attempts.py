@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from twofa_server.core.attempts import check_code, counted_failures, remaining
-from twofa_server.core.models import Attempts, Method, Policy, VerifyReason, VerifyResult
+from twofa_server.core.models import (
+    Attempts,
+    Method,
+    Policy,
+    Verdict,
+    VerifyReason,
+    VerifyResult,
+)
 
 POLICY = Policy()  # 5 attempts, warning from the 3rd failure, 300 s lockout
 NOW = 1_000_000.0
@@ -19,7 +26,7 @@ def succeed() -> VerifyReason:
     return VerifyReason.OK
 
 
-def run(failures: int) -> tuple[list[object], Attempts]:
+def run(failures: int) -> tuple[list[Verdict], Attempts]:
     attempts, verdicts = Attempts(), []
     for i in range(failures):
         verdict, attempts = check_code(attempts, NOW + i, POLICY, Method.AUTHENTICATOR_APP, fail)

@@ -14,6 +14,7 @@ from twofa_client import (
     FailedPrecondition,
     Method,
     MethodState,
+    MethodStatus,
     TwoFactorClient,
     VerifyReason,
     VerifyResult,
@@ -35,6 +36,12 @@ def enroll(client: TwoFactorClient, clock: FixedClock, user: str = U, tenant: st
     )
     assert confirmation.accepted
     return setup.secret
+
+
+def app_status(client: TwoFactorClient, user: str = U) -> MethodStatus:
+    status = client.get_user_status(T, user).method(Method.AUTHENTICATOR_APP)
+    assert status is not None
+    return status
 
 
 def at(clock: FixedClock) -> datetime:
@@ -61,15 +68,13 @@ def test_enrollment_shows_uri_and_qr_then_confirms(
     assert setup.qr_png.startswith(b"\x89PNG") and "<svg" in setup.qr_svg
     assert setup.expires_at == at(clock) + timedelta(minutes=15)
     assert not setup.is_reset
-    assert client.get_user_status(T, U).method(Method.AUTHENTICATOR_APP).state is (
-        MethodState.PENDING
-    )
+    assert app_status(client).state is MethodState.PENDING
 
     confirmation = client.confirm_authenticator_setup(T, U, totp_code(setup.secret, clock.now()))
     assert confirmation.result is VerifyResult.ACCEPTED
-    status = client.get_user_status(T, U)
-    app = status.method(Method.AUTHENTICATOR_APP)
+    app = app_status(client)
     assert app.state is MethodState.ENABLED and app.enabled_at == at(clock)
+    status = client.get_user_status(T, U)
     assert status.enrolled and status.failed_attempts == 0
 
 
@@ -168,9 +173,7 @@ def test_pending_setup_expires_after_fifteen_minutes(
     with pytest.raises(FailedPrecondition) as refused:
         client.confirm_authenticator_setup(T, U, totp_code(setup.secret, clock.now()))
     assert refused.value.violations[0].type == "NO_PENDING_SETUP"
-    assert client.get_user_status(T, U).method(Method.AUTHENTICATOR_APP).state is (
-        MethodState.DISABLED
-    )
+    assert app_status(client).state is (MethodState.DISABLED)
 
 
 def test_begin_while_pending_replaces_the_pending_secret(
@@ -190,7 +193,7 @@ def test_reset_keeps_the_old_app_working_until_the_new_one_is_confirmed(
     old = enroll(client, clock)
     reset = client.begin_authenticator_setup(T, U)
     assert reset.is_reset
-    app = client.get_user_status(T, U).method(Method.AUTHENTICATOR_APP)
+    app = app_status(client)
     assert app.state is MethodState.ENABLED and app.reset_pending
     clock.advance(30)
     assert client.verify_code(T, U, totp_code(old, clock.now())).accepted
@@ -199,7 +202,7 @@ def test_reset_keeps_the_old_app_working_until_the_new_one_is_confirmed(
     clock.advance(30)
     assert client.verify_code(T, U, totp_code(old, clock.now())).reason is VerifyReason.WRONG_CODE
     assert client.verify_code(T, U, totp_code(reset.secret, clock.now())).accepted
-    assert not client.get_user_status(T, U).method(Method.AUTHENTICATOR_APP).reset_pending
+    assert not app_status(client).reset_pending
 
 
 def test_disable_unlock_and_delete(client: TwoFactorClient, clock: FixedClock) -> None:

@@ -53,6 +53,7 @@ def test_a_sealed_secret_copied_to_another_user_does_not_open(
     users = env.open_db(keys.USERS)
     with env.begin(write=True, db=users) as txn:
         record = txn.get(keys.user_key(UserRef(T, "alice")))
+        assert record is not None
         txn.put(keys.user_key(UserRef(T, "mallory")), record)
     env.close()
 

@@ -12,6 +12,7 @@ from twofa_server.app import Application, start
 from twofa_server.config import Settings
 from twofa_server.core.errors import StoreFull
 from twofa_server.core.models import Policy
+from twofa_server.store.lmdb_store import LmdbTransaction
 
 from .support import FixedClock, dump_store, totp_code
 
@@ -29,8 +30,13 @@ def fill_until_nearly_full(app: Application) -> None:
     for batch in (500, 50, 5, 1):
         while True:
             names = [f"filler-{filled + i}" for i in range(batch)]
+
+            def put_policies(tx: LmdbTransaction, names: list[str] = names) -> None:
+                for name in names:
+                    tx.put_policy(name, Policy())
+
             try:
-                app.store.write(lambda tx, names=names: [tx.put_policy(n, Policy()) for n in names])
+                app.store.write(put_policies)
             except StoreFull:
                 break
             filled += batch

@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from twofa.v1 import twofa_pb2 as pb
 
+from ..core.errors import FieldViolation, InvalidArgument
 from ..core.models import (
     Enforcement,
     Frequency,
@@ -38,16 +39,23 @@ def user_ref(request: UserScoped) -> UserRef:
     return UserRef(request.tenant_id, request.user_id)
 
 
-def to_domain_enum(kind: type[E], value: int) -> E:
-    """Maps a proto enum number; numbers this version does not know become UNSPECIFIED."""
+def to_domain_enum(kind: type[E], value: int, field: str) -> E:
+    """Maps a proto enum number to the domain enum of the same meaning.
+
+    Raises:
+        InvalidArgument: naming `field` when this version knows no such number.
+    """
     try:
         return kind(value)
     except ValueError:
-        return kind["UNSPECIFIED"]
+        allowed = ", ".join(member.name for member in kind)
+        raise InvalidArgument(
+            [FieldViolation(field, f"is {value}, an unknown value; allowed: {allowed}")]
+        ) from None
 
 
-def method_from_pb(value: int) -> Method:
-    return to_domain_enum(Method, value)
+def method_from_pb(value: int, field: str = "method") -> Method:
+    return to_domain_enum(Method, value, field)
 
 
 def enum_number(value: enum.Enum) -> Any:
@@ -121,13 +129,15 @@ def policy_to_pb(policy: Policy) -> pb.Policy:
 
 def policy_from_pb(message: pb.Policy) -> Policy:
     return Policy(
-        enforcement=to_domain_enum(Enforcement, message.enforcement),
-        frequency=to_domain_enum(Frequency, message.frequency),
+        enforcement=to_domain_enum(Enforcement, message.enforcement, "policy.enforcement"),
+        frequency=to_domain_enum(Frequency, message.frequency, "policy.frequency"),
         trusted_device_days=message.trusted_device_days,
         max_attempts=message.max_attempts,
         warn_after_failures=message.warn_after_failures,
         lockout_seconds=message.lockout_seconds,
         warning_text=message.warning_text,
         email_code_ttl_seconds=message.email_code_ttl_seconds,
-        allowed_methods=tuple(method_from_pb(m) for m in message.allowed_methods),
+        allowed_methods=tuple(
+            method_from_pb(m, "policy.allowed_methods") for m in message.allowed_methods
+        ),
     )

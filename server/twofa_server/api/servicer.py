@@ -65,7 +65,9 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     def ConfirmAuthenticatorSetup(
         self, request: pb.ConfirmAuthenticatorSetupRequest, context: Context
     ) -> pb.ConfirmAuthenticatorSetupResponse:
-        confirmation = self._service.confirm_authenticator_setup(user_ref(request), request.code)
+        confirmation = self._service.confirm_authenticator_setup(
+            user_ref(request), request.code, request.notify_email
+        )
         return pb.ConfirmAuthenticatorSetupResponse(
             **verdict_fields(confirmation.verdict),
             backup_codes=confirmation.backup_codes,
@@ -73,7 +75,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
 
     def VerifyCode(self, request: pb.VerifyCodeRequest, context: Context) -> pb.VerifyCodeResponse:
         verdict = self._service.verify_code(
-            user_ref(request), request.code, method_from_pb(request.method)
+            user_ref(request), request.code, method_from_pb(request.method), request.device_label
         )
         return pb.VerifyCodeResponse(
             **verdict_fields(verdict),

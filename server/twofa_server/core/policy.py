@@ -35,10 +35,14 @@ def check_policy(violations: Violations, policy: Policy) -> None:
         violations, "trusted_device_days", policy.trusted_device_days, TRUSTED_DEVICE_DAYS, "days"
     )
     _check_range(violations, "max_attempts", policy.max_attempts, MAX_ATTEMPTS, "attempts")
-    if not 1 <= policy.warn_after_failures <= max(policy.max_attempts, 1):
+    # The warning must come at or before the lockout; judged against max_attempts
+    # only when that is valid itself, so one mistake is reported once.
+    low, high = MAX_ATTEMPTS
+    ceiling = policy.max_attempts if low <= policy.max_attempts <= high else high
+    if not 1 <= policy.warn_after_failures <= ceiling:
         violations.add(
             "policy.warn_after_failures",
-            f"is {policy.warn_after_failures}; allowed: 1 to max_attempts ({policy.max_attempts})",
+            f"is {policy.warn_after_failures}; allowed: 1 to max_attempts ({ceiling})",
         )
     _check_range(violations, "lockout_seconds", policy.lockout_seconds, LOCKOUT_SECONDS, "seconds")
     violations.check_text(
@@ -52,10 +56,11 @@ def check_policy(violations: Violations, policy: Policy) -> None:
         "seconds",
     )
     names = ", ".join(m.name for m in SETUP_METHODS)
-    for method in policy.allowed_methods:
-        if method not in SETUP_METHODS:
-            violations.add("policy.allowed_methods", f"holds {method.name}; allowed: {names}")
-    if len(set(policy.allowed_methods)) != len(policy.allowed_methods):
+    wrong = sorted({m.name for m in policy.allowed_methods if m not in SETUP_METHODS})
+    if wrong:
+        violations.add("policy.allowed_methods", f"holds {', '.join(wrong)}; allowed: {names}")
+    right = [m for m in policy.allowed_methods if m in SETUP_METHODS]
+    if len(set(right)) != len(right):
         violations.add("policy.allowed_methods", f"holds a method twice; allowed: {names}")
 
 

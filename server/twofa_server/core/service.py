@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import attempts as budget
-from . import otp
+from . import authenticator, otp
 from .errors import FailedPrecondition
 from .models import (
     SETUP_METHODS,
@@ -22,22 +22,22 @@ from .models import (
     UserState,
     UserStatus,
     Verdict,
-    VerifyReason,
 )
 from .policy import check_policy, check_update_mask, merge_policy
 from .ports import Clock, Random, Store, Transaction
 from .validation import (
     MAX_ACCOUNT_NAME_CHARS,
+    MAX_DEVICE_LABEL_CHARS,
     MAX_ISSUER_CHARS,
     Violations,
     check_code,
+    check_email,
     check_tenant,
     check_user,
     normalize_code,
     validate_user,
 )
 
-PENDING_SETUP_SECONDS = 15 * 60
 _OTP_LABEL_FORBIDDEN = ":"
 
 
@@ -83,14 +83,21 @@ class TwoFactorService:
         """
         violations = Violations()
         check_user(violations, user)
+        if account_name:
+            violations.check_text(
+                "account_name",
+                account_name,
+                max_chars=MAX_ACCOUNT_NAME_CHARS,
+                forbidden=_OTP_LABEL_FORBIDDEN,
+            )
+        elif _OTP_LABEL_FORBIDDEN in user.user_id or len(user.user_id) > MAX_ACCOUNT_NAME_CHARS:
+            violations.add(
+                "account_name",
+                f"is required when user_id cannot serve as the app's label (over "
+                f"{MAX_ACCOUNT_NAME_CHARS} characters, or holding ':')",
+            )
         account_name = account_name or user.user_id
         issuer = issuer or self._settings.default_issuer
-        violations.check_text(
-            "account_name",
-            account_name,
-            max_chars=MAX_ACCOUNT_NAME_CHARS,
-            forbidden=_OTP_LABEL_FORBIDDEN,
-        )
         violations.check_text(
             "issuer", issuer, max_chars=MAX_ISSUER_CHARS, forbidden=_OTP_LABEL_FORBIDDEN
         )
@@ -102,8 +109,7 @@ class TwoFactorService:
             _require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
             state = tx.get_user(user) or UserState()
             app = state.authenticator
-            app.pending_secret = secret
-            app.pending_expires_at = now + PENDING_SETUP_SECONDS
+            authenticator.begin_setup(app, secret, now)
             tx.put_user(user, state)
             return AuthenticatorSetup(
                 secret=secret,
@@ -114,11 +120,19 @@ class TwoFactorService:
 
         return self._store.write(work)
 
-    def confirm_authenticator_setup(self, user: UserRef, code: str) -> SetupConfirmation:
-        """Enables the pending TOTP secret if `code` is right; the code's step counts as used."""
+    def confirm_authenticator_setup(
+        self, user: UserRef, code: str, notify_email: str = ""
+    ) -> SetupConfirmation:
+        """Enables the pending TOTP secret if `code` is right; the code's step counts as used.
+
+        Args:
+            notify_email: where backup codes go when this is the first method and
+                email is not enabled (optional).
+        """
         violations = Violations()
         check_user(violations, user)
         check_code(violations, code)
+        check_email(violations, "notify_email", notify_email, required=False)
         violations.raise_if_any()
         digits = normalize_code(code)
         now = self._clock.now()
@@ -134,17 +148,14 @@ class TwoFactorService:
                     "no authenticator set-up is pending: begin one with "
                     "BeginAuthenticatorSetup (a pending set-up expires after 15 minutes)",
                 )
-            pending_secret = app.pending_secret
-
-            def check() -> VerifyReason:
-                reason, step = _match_totp(pending_secret, digits, now, last_step=0)
-                if step is not None:
-                    app.secret, app.last_step, app.enabled_at = pending_secret, step, now
-                    app.pending_secret, app.pending_expires_at = None, 0.0
-                return reason
-
-            verdict = self._check_and_store(
-                tx, user, state, policy, now, Method.AUTHENTICATOR_APP, check
+            verdict = _check_and_store(
+                tx,
+                user,
+                state,
+                policy,
+                now,
+                Method.AUTHENTICATOR_APP,
+                lambda: authenticator.confirm_setup(app, digits, now),
             )
             return SetupConfirmation(verdict)
 
@@ -152,11 +163,20 @@ class TwoFactorService:
 
     # --- verification -------------------------------------------------------------
 
-    def verify_code(self, user: UserRef, code: str, method: Method) -> Verdict:
+    def verify_code(
+        self,
+        user: UserRef,
+        code: str,
+        method: Method = Method.UNSPECIFIED,
+        device_label: str = "",
+    ) -> Verdict:
         """Checks a code under the attempt budget; a wrong code is a verdict, not an error."""
         violations = Violations()
         check_user(violations, user)
         check_code(violations, code)
+        violations.check_text(
+            "device_label", device_label, max_chars=MAX_DEVICE_LABEL_CHARS, required=False
+        )
         violations.raise_if_any()
         normalized = normalize_code(code)
         now = self._clock.now()
@@ -166,32 +186,17 @@ class TwoFactorService:
             state = tx.get_user(user) or UserState()
             chosen = _choose_method(state, method, normalized)
             _require_allowed(policy, chosen)
-            secret = state.authenticator.secret
-            assert secret is not None  # _choose_method only picks enabled methods
-
-            def check() -> VerifyReason:
-                reason, step = _match_totp(secret, normalized, now, state.authenticator.last_step)
-                if step is not None:
-                    state.authenticator.last_step = step
-                return reason
-
-            return self._check_and_store(tx, user, state, policy, now, chosen, check)
+            return _check_and_store(
+                tx,
+                user,
+                state,
+                policy,
+                now,
+                chosen,
+                lambda: authenticator.verify(state.authenticator, normalized, now),
+            )
 
         return self._store.write(work)
-
-    def _check_and_store(
-        self,
-        tx: Transaction,
-        user: UserRef,
-        state: UserState,
-        policy: Policy,
-        now: float,
-        method: Method,
-        check: budget.CodeCheck,
-    ) -> Verdict:
-        verdict, state.attempts = budget.check_code(state.attempts, now, policy, method, check)
-        tx.put_user(user, state)
-        return verdict
 
     # --- turning methods off, administration ---------------------------------------
 
@@ -200,7 +205,11 @@ class TwoFactorService:
         violations = Violations()
         check_user(violations, user)
         if method not in SETUP_METHODS:
-            violations.add("method", "allowed: " + ", ".join(m.name for m in SETUP_METHODS))
+            violations.add(
+                "method",
+                f"is {method.name}, not a method to turn off; allowed: "
+                + ", ".join(m.name for m in SETUP_METHODS),
+            )
         violations.raise_if_any()
         now = self._clock.now()
 
@@ -268,6 +277,21 @@ class TwoFactorService:
         return tx.get_policy(tenant_id) or self._settings.default_policy
 
 
+def _check_and_store(
+    tx: Transaction,
+    user: UserRef,
+    state: UserState,
+    policy: Policy,
+    now: float,
+    method: Method,
+    check: budget.CodeCheck,
+) -> Verdict:
+    """Runs a code check under the attempt budget and stores the outcome either way."""
+    verdict, state.attempts = budget.check_code(state.attempts, now, policy, method, check)
+    tx.put_user(user, state)
+    return verdict
+
+
 def _require_allowed(policy: Policy, method: Method) -> None:
     if method in SETUP_METHODS and not policy.allows(method):
         raise FailedPrecondition(
@@ -292,19 +316,6 @@ def _choose_method(state: UserState, requested: Method, code: str) -> Method:
             requested.name, "METHOD_NOT_ENABLED", f"the user has no enabled {requested.name}"
         )
     return requested
-
-
-def _match_totp(
-    secret: bytes, code: str, now: float, last_step: int
-) -> tuple[VerifyReason, int | None]:
-    """Checks a TOTP code; returns why it failed, or OK with the step to record as used."""
-    if len(code) != otp.DIGITS or not code.isdigit():
-        return VerifyReason.MALFORMED_CODE, None
-    steps = otp.matching_steps(secret, code, now)
-    fresh = [step for step in steps if step > last_step]
-    if fresh:
-        return VerifyReason.OK, fresh[0]
-    return (VerifyReason.CODE_REUSED if steps else VerifyReason.WRONG_CODE), None
 
 
 def _status_of(state: UserState, now: float, policy: Policy) -> UserStatus:

@@ -13,14 +13,27 @@ MAX_USER_ID_BYTES = 256
 MAX_CODE_CHARS = 64
 MAX_ACCOUNT_NAME_CHARS = 128
 MAX_ISSUER_CHARS = 64
+MAX_DEVICE_LABEL_CHARS = 128
+MAX_EMAIL_CHARS = 254
+_EMAIL_RULE = (
+    f"must be a valid address (name@domain.example) of at most {MAX_EMAIL_CHARS} characters"
+)
+# A pragmatic address check (RFC 5321 sizes, dot-atom local part, DNS labels); the
+# mail server remains the judge of whether it exists.
+_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_EMAIL_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 # Separators people type or paste inside codes ("123 456", "ABCD-EFGH-JKLM").
 _CODE_SEPARATORS = re.compile(r"[\s\-]+")
 
 
 def has_control_characters(value: str) -> bool:
-    # Unicode category C* covers control, format, unassigned and private-use characters.
-    return any(unicodedata.category(ch).startswith("C") for ch in value)
+    # Category C* covers control, format, unassigned and private-use characters;
+    # Zl and Zp are the invisible line and paragraph separators.
+    return any(
+        unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+        for ch in value
+    )
 
 
 class Violations:
@@ -78,12 +91,38 @@ def check_user(violations: Violations, user: UserRef) -> None:
 
 
 def check_code(violations: Violations, code: str) -> None:
-    if not code:
-        violations.add("code", f"is required; at most {MAX_CODE_CHARS} characters")
+    """Checks the shape a code field may have; the value itself is never quoted back."""
+    rule = f"at most {MAX_CODE_CHARS} characters: the code's digits or letters, spaces and '-'"
+    if not code.strip():
+        violations.add("code", f"is required; {rule}")
     elif len(code) > MAX_CODE_CHARS:
-        violations.add("code", f"is too long; at most {MAX_CODE_CHARS} characters")
+        violations.add("code", f"is too long; {rule}")
     elif has_control_characters(code):
-        violations.add("code", "holds a control character; letters, digits, spaces and '-' only")
+        violations.add("code", f"holds a control character; {rule}")
+
+
+def is_email_address(value: str) -> bool:
+    if len(value) > MAX_EMAIL_CHARS or value.count("@") != 1:
+        return False
+    local, domain = value.split("@")
+    labels = domain.split(".")
+    return (
+        len(local) <= 64
+        and _EMAIL_LOCAL.match(local) is not None
+        and len(labels) >= 2
+        and all(_EMAIL_DOMAIN_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
+def check_email(violations: Violations, field: str, value: str, *, required: bool) -> None:
+    if not value:
+        if required:
+            violations.add(field, f"is required; {_EMAIL_RULE}")
+    elif len(value) > MAX_EMAIL_CHARS:
+        violations.add(field, f"is too long; {_EMAIL_RULE}")
+    elif not is_email_address(value):
+        violations.add(field, f"is not a valid address; {_EMAIL_RULE}")
 
 
 def normalize_code(code: str) -> str:

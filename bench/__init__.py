@@ -1,0 +1,1 @@
+"""Load generator and benchmark report for twofa (``python -m bench.run``; see bench/README.md)."""

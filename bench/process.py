@@ -1,0 +1,114 @@
+"""Starting, probing and stopping the server under test, each in its own process."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from .procstat import peak_rss_bytes
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"  # the bench only ever talks to loopback
+READY_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+class ServerFailed(Exception):
+    """The server under test did not start or did not stay up; the message holds its log."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    """A started server: where it listens and which process it is."""
+
+    label: str
+    address: str
+    pid: int
+
+    def peak_rss_bytes(self) -> int:
+        return peak_rss_bytes(self.pid)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def twofa_command(data_dir: Path, address: str) -> list[str]:
+    """The real twofa server, as an operator starts it (thread pool, fsync on every write)."""
+    return [
+        sys.executable,
+        *("-m", "twofa_server.cli", "serve"),
+        *("--data-dir", str(data_dir), "--listen", address, "--log-level", "warning"),
+    ]
+
+
+def style_command(style_args: Sequence[str], address: str) -> list[str]:
+    """One of bench/servers.py's bare health-only servers."""
+    return [sys.executable, "-m", "bench.servers", *style_args, "--listen", address]
+
+
+@contextmanager
+def running_server(
+    label: str, command: Sequence[str], address: str, log: Path
+) -> Iterator[RunningServer]:
+    """Starts `command`, waits until its health check answers SERVING, stops it on exit."""
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log_file, stderr=log_file)
+        try:
+            _wait_serving(address, process, log)
+            yield RunningServer(label, address, process.pid)
+            if process.poll() is not None:
+                raise ServerFailed(f"{label} exited during the run: {_tail(log)}")
+        finally:
+            _stop(process)
+
+
+def _wait_serving(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    request = health_pb2.HealthCheckRequest()
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ServerFailed(f"server exited with status {process.returncode}: {_tail(log)}")
+            try:
+                response = stub.Check(request, timeout=1.0)
+                if response.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    raise ServerFailed(f"no SERVING health answer within {READY_TIMEOUT_SECONDS}s: {_tail(log)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:]) or "(empty log)"
