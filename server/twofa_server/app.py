@@ -7,6 +7,7 @@ import signal
 import threading
 from concurrent import futures
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import grpc
@@ -105,20 +106,28 @@ def start(
 
 def _bind(server: grpc.Server, settings: Settings) -> tuple[str, ...]:
     addresses = []
-    try:
-        if settings.listen:
-            host, _, _ = settings.listen.rpartition(":")
-            port = server.add_insecure_port(settings.listen)
-            addresses.append(f"{host}:{port}")
-        if settings.unix_socket:
-            server.add_insecure_port(f"unix:{settings.unix_socket}")
-            addresses.append(f"unix:{settings.unix_socket}")
-    except RuntimeError as exc:
-        raise StartupError(
-            f"cannot listen on {settings.listen or settings.unix_socket}: "
-            f"{exc} (is another twofa running?)"
-        ) from None
+    if settings.listen:
+        host, _, _ = settings.listen.rpartition(":")
+        port = _add_port(server, settings.listen)
+        addresses.append(f"{host}:{port}")
+    if settings.unix_socket:
+        parent = Path(settings.unix_socket).parent
+        if not parent.is_dir():
+            raise StartupError(
+                f"cannot listen on unix:{settings.unix_socket}: directory {parent} does not exist"
+            )
+        _add_port(server, f"unix:{settings.unix_socket}")
+        addresses.append(f"unix:{settings.unix_socket}")
     return tuple(addresses)
+
+
+def _add_port(server: grpc.Server, address: str) -> int:
+    try:
+        return server.add_insecure_port(address)
+    except RuntimeError:
+        raise StartupError(
+            f"cannot listen on {address}: it is in use or not allowed (is another twofa running?)"
+        ) from None
 
 
 def serve(settings: Settings) -> None:

@@ -41,6 +41,11 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
+    if args.path.exists() and not args.force:
+        raise KeyringError(
+            f"keyring {args.path} already exists: pass --force to replace it (a store sealed "
+            "with the old keyring can then no longer be read)"
+        )
     write_keyring(args.path, generate_keyring(), overwrite=args.force)
     print(
         f"twofa: wrote a new keyring to {args.path} (mode 0600); back it up: "

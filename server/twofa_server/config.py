@@ -15,9 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.errors import InvalidArgument
 from .core.models import Enforcement, Frequency, Method, Policy
-from .core.policy import check_policy
-from .core.validation import Violations
+from .core.policy import (
+    EMAIL_CODE_TTL_SECONDS,
+    LOCKOUT_SECONDS,
+    MAX_ATTEMPTS,
+    MAX_WARNING_TEXT_CHARS,
+    TRUSTED_DEVICE_DAYS,
+    check_policy,
+)
+from .core.validation import Violations, has_control_characters
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
@@ -61,14 +69,57 @@ def _str(value: Any) -> str:
     return value
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
+def _whole(value: Any) -> int:
+    text = (
+        str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    )
+    if not text.lstrip("-").isdigit():
         raise ValueError("expected a whole number")
-    return int(value)
+    return int(text)
 
 
-def _float(value: Any) -> float:
-    return float(value)
+def _int_range(low: int, high: int, unit: str) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        number = _whole(value)
+        if not low <= number <= high:
+            raise ValueError(f"is {number}; allowed: {low}-{high} {unit}")
+        return number
+
+    return parse
+
+
+def _seconds(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a number of seconds") from None
+    if not 0 <= number <= 3600:
+        raise ValueError("allowed: 0-3600 seconds")
+    return number
+
+
+def _address(value: Any) -> str:
+    text = _str(value).strip()
+    host, colon, port = text.rpartition(":")
+    if text and not (colon and host and port.isdigit() and int(port) <= 65535):
+        raise ValueError("expected host:port, e.g. 127.0.0.1:50051, or empty for none")
+    return text
+
+
+def _log_level(value: Any) -> str:
+    level = _str(value).strip().lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise ValueError("allowed: debug, info, warning, error")
+    return level
+
+
+def _warning_text(value: Any) -> str:
+    text = _str(value)
+    if not text or len(text) > MAX_WARNING_TEXT_CHARS or has_control_characters(text):
+        raise ValueError(
+            f"allowed: 1-{MAX_WARNING_TEXT_CHARS} characters without control characters"
+        )
+    return text
 
 
 def _bool(value: Any) -> bool:
@@ -118,26 +169,46 @@ OPTIONS: tuple[Option, ...] = (
         "keyring file; the server refuses to start without a valid one",
         shown_default="`<data_dir>/keyring`",
     ),
-    Option("listen", _str, "TCP address of the API, host:port (empty: none)"),
+    Option("listen", _address, "TCP address of the API, host:port (empty: none)"),
     Option("unix_socket", _str, "Unix socket path of the API (empty: none)"),
-    Option("map_size_mb", _int, "LMDB map size: the most the store may grow to, in MiB"),
+    Option(
+        "map_size_mb",
+        _int_range(1, 1 << 30, "MiB"),
+        "LMDB map size: the most the store may grow to, in MiB",
+    ),
     Option("issuer", _str, "default issuer shown in authenticator apps"),
-    Option("workers", _int, "gRPC worker threads"),
-    Option("grace_seconds", _float, "how long in-flight calls may finish after SIGTERM"),
+    Option("workers", _int_range(1, 256, "threads"), "gRPC worker threads"),
+    Option("grace_seconds", _seconds, "how long in-flight calls may finish after SIGTERM"),
     Option("reflection", _bool, "serve gRPC server reflection (for grpcurl)"),
-    Option("log_level", _str, "debug, info, warning or error"),
+    Option("log_level", _log_level, "debug, info, warning or error"),
     Option("policy.enforcement", _choice(Enforcement), "default policy: optional or required"),
     Option("policy.frequency", _choice(Frequency), "default policy: every_login or trusted_device"),
-    Option("policy.trusted_device_days", _int, "default policy: days a device stays trusted"),
-    Option("policy.max_attempts", _int, "default policy: failed attempts before the lockout"),
+    Option(
+        "policy.trusted_device_days",
+        _int_range(*TRUSTED_DEVICE_DAYS, "days"),
+        "default policy: days a device stays trusted",
+    ),
+    Option(
+        "policy.max_attempts",
+        _int_range(*MAX_ATTEMPTS, "attempts"),
+        "default policy: failed attempts before the lockout",
+    ),
     Option(
         "policy.warn_after_failures",
-        _int,
+        _int_range(*MAX_ATTEMPTS, "failures"),
         "default policy: failures after which answers carry the warning",
     ),
-    Option("policy.lockout_seconds", _int, "default policy: lockout length in seconds"),
-    Option("policy.warning_text", _str, "default policy: the warning shown to the user"),
-    Option("policy.email_code_ttl_seconds", _int, "default policy: email code lifetime"),
+    Option(
+        "policy.lockout_seconds",
+        _int_range(*LOCKOUT_SECONDS, "seconds"),
+        "default policy: lockout length in seconds",
+    ),
+    Option("policy.warning_text", _warning_text, "default policy: the warning shown to the user"),
+    Option(
+        "policy.email_code_ttl_seconds",
+        _int_range(*EMAIL_CODE_TTL_SECONDS, "seconds"),
+        "default policy: email code lifetime",
+    ),
     Option(
         "policy.allowed_methods", _methods, "default policy: methods users may set up (empty: all)"
     ),
@@ -218,42 +289,50 @@ def load_settings(
         ("flag", {k: v for k, v in (flags or {}).items() if k in _BY_KEY and v is not None}),
     ]
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for source, layer in layers:
         for key, raw in layer.items():
+            where = {"environment": env_name(key), "flag": flag_name(key)}.get(source)
+            named = f" ({key})" if where else ""
+            origins[key] = f"{source} setting {where or key}{named}"
             try:
                 values[key] = _BY_KEY[key].parse(raw)
             except ValueError as exc:
-                where = {"environment": env_name(key), "flag": flag_name(key)}.get(source, key)
-                raise ConfigError(f"{source} setting {where}={raw!r} is invalid: {exc}") from None
-    return _build(values)
+                raise ConfigError(
+                    f"{source} setting {where or key}={raw!r}{named} is invalid: {exc}"
+                ) from None
+    return _build(values, origins)
 
 
-def _build(values: dict[str, Any]) -> Settings:
+def _build(values: dict[str, Any], origins: Mapping[str, str]) -> Settings:
     policy_values = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("policy.")}
+    if "max_attempts" in policy_values and "warn_after_failures" not in policy_values:
+        # The default warning (3rd failure) must not come after a lower lockout.
+        policy_values["warn_after_failures"] = min(
+            Policy().warn_after_failures, policy_values["max_attempts"]
+        )
     top = {k: v for k, v in values.items() if not k.startswith("policy.")}
-    policy = dataclasses.replace(Policy(), **policy_values)
-    settings = Settings(**top, policy=policy)
-    _validate(settings)
+    settings = Settings(**top, policy=dataclasses.replace(Policy(), **policy_values))
+    _check_combinations(settings, origins)
     return settings
 
 
-def _validate(settings: Settings) -> None:
+def _check_combinations(settings: Settings, origins: Mapping[str, str]) -> None:
+    """Checks what single values cannot: settings that must agree with each other."""
     problems = Violations()
     check_policy(problems, settings.policy)
     try:
         problems.raise_if_any()
-    except Exception as exc:
-        raise ConfigError(f"default policy is invalid: {exc}") from None
+    except InvalidArgument as invalid:
+        first = invalid.violations[0]
+        origin = origins.get(first.field, f"default {first.field}")
+        raise ConfigError(f"{origin} does not fit the policy: {first.description}") from None
     if not settings.listen and not settings.unix_socket:
-        raise ConfigError("neither listen nor unix_socket is set: give at least one")
-    if settings.listen and settings.listen.rpartition(":")[1] != ":":
-        raise ConfigError(f"listen={settings.listen!r} is not host:port")
-    if settings.map_size_mb < 1:
-        raise ConfigError(f"map_size_mb={settings.map_size_mb} must be at least 1")
-    if settings.workers < 1:
-        raise ConfigError(f"workers={settings.workers} must be at least 1")
-    if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
-        raise ConfigError(f"log_level={settings.log_level!r}; allowed: debug, info, warning, error")
+        raise ConfigError(
+            "neither listen nor unix_socket is set"
+            + (f" ({origins['listen']} is empty)" if "listen" in origins else "")
+            + ": give at least one"
+        )
 
 
 def describe(options: Sequence[Option] = OPTIONS) -> str:

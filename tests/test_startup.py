@@ -1,0 +1,455 @@
+"""The `twofa` command as an operator runs it: real processes, real signals, real files.
+
+Servers listen on a Unix socket in a private directory, so tests running in parallel
+never compete for a port. Readiness is polled through the standard health check.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import lmdb
+import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from twofa.v1 import twofa_pb2, twofa_pb2_grpc
+from twofa_client import TwoFactorClient, TwoFactorError
+from twofa_server.crypto import generate_keyring, load_keyring, write_keyring
+
+from .support import totp_code
+
+pytestmark = pytest.mark.slow
+
+T = "acme"
+SERVICE = "twofa.v1.TwoFactorService"
+READY_TIMEOUT = 10.0
+POLL = 0.05
+GRACE = 5.0
+# A client that retries a refused connection every 50 ms instead of backing off for seconds.
+FAST_RECONNECT = (
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 100),
+)
+
+
+def twofa_command() -> list[str]:
+    """The installed console script next to this interpreter, else the module."""
+    script = Path(sys.executable).with_name("twofa")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "twofa_server.cli"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any TWOFA_* variable, plus `extra`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TWOFA_")}
+    env.update(extra)
+    return env
+
+
+def run_twofa(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*twofa_command(), *args],
+        cwd=cwd,
+        env=clean_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Exit code 2 and exactly one 'twofa: ' line on stderr naming `fragments`; returns it."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("twofa: "), line
+    for fragment in fragments:
+        assert fragment in line, f"{fragment!r} is not in {line!r}"
+    assert result.returncode == 2, (result.returncode, line)
+    return line
+
+
+class Server:
+    """A `twofa serve` subprocess whose stderr is collected line by line as it arrives."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [*twofa_command(), "serve", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._changed:
+                self._lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def stderr(self) -> str:
+        with self._changed:
+            return "\n".join(self._lines)
+
+    def wait_for_line(self, fragment: str, timeout: float = READY_TIMEOUT) -> str:
+        """The first stderr line containing `fragment`, waiting for it up to `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self._lines:
+                    if fragment in line:
+                        return line
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._reader.is_alive():
+                    raise AssertionError(f"no stderr line with {fragment!r}:\n" + self.stderr)
+                self._changed.wait(remaining)
+
+    def sigterm(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(timeout)
+        return code
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(READY_TIMEOUT)
+        self._reader.join(READY_TIMEOUT)
+
+
+def wait_until_serving(client: TwoFactorClient, server: Server) -> None:
+    """Polls the health check every 50 ms until it answers SERVING, for at most 10 s."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        code = server.process.poll()
+        if code is not None:
+            server.wait(READY_TIMEOUT)
+            raise AssertionError(f"twofa exited with {code} before serving:\n{server.stderr}")
+        try:
+            if client.health_check(timeout=1.0):
+                return
+        except TwoFactorError:
+            pass  # not listening yet
+        if time.monotonic() > deadline:
+            raise AssertionError(f"twofa not serving after {READY_TIMEOUT}s:\n{server.stderr}")
+        time.sleep(POLL)
+
+
+def wait_until_refusing(client: TwoFactorClient) -> None:
+    """Polls every 50 ms until new calls fail (the server stopped accepting), for at most 10 s."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            client.health_check(timeout=1.0)
+        except TwoFactorError:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still accepting calls after {READY_TIMEOUT}s")
+        time.sleep(POLL)
+
+
+def connect(socket_path: Path) -> TwoFactorClient:
+    return TwoFactorClient(f"unix://{socket_path}", timeout=10, options=FAST_RECONNECT)
+
+
+def enroll(client: TwoFactorClient, user: str) -> str:
+    """Sets up and confirms an authenticator app with the real time; returns its secret."""
+    setup = client.begin_authenticator_setup(T, user)
+    confirmed = client.confirm_authenticator_setup(T, user, totp_code(setup.secret, time.time()))
+    assert confirmed.accepted, confirmed
+    return setup.secret
+
+
+def next_code(secret: str) -> str:
+    """A code the server accepts now and has not seen: the next step (inside the ±1 window)."""
+    return totp_code(secret, time.time(), offset_steps=1)
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A directory with a short path: Unix socket paths must fit in 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="twofa-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def socket_path(short_dir: Path) -> Path:
+    return short_dir / "api.sock"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data directory holding a fresh keyring (mode 0600) and no store yet."""
+    data = tmp_path / "data"
+    write_keyring(data / "keyring", generate_keyring())
+    return data
+
+
+def serve(
+    tmp_path: Path,
+    data_dir: Path,
+    socket_path: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> Server:
+    args = ["--data-dir", str(data_dir), "--listen", "", "--unix-socket", str(socket_path), *extra]
+    return Server(args, cwd=tmp_path, env=clean_env() if env is None else env)
+
+
+def stop(server: Server) -> None:
+    """SIGTERM, then the process must exit 0 within the grace period."""
+    server.sigterm()
+    assert server.wait(GRACE) == 0, server.stderr
+
+
+# --------------------------------------------------------------------------- keys generate
+
+
+def test_keys_generate_writes_a_private_file_and_never_overwrites_silently(tmp_path: Path) -> None:
+    path = tmp_path / "secrets" / "keyring"
+
+    first = run_twofa("keys", "generate", str(path), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    original = path.read_bytes()
+    load_keyring(path)  # a valid keyring
+
+    again = run_twofa("keys", "generate", str(path), cwd=tmp_path)
+    assert_refused(again, str(path), "already exists")
+    assert path.read_bytes() == original
+
+    forced = run_twofa("keys", "generate", "--force", str(path), cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert path.read_bytes() != original
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    load_keyring(path)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def _not_json(keyring: Path) -> None:
+    keyring.write_text("this is not JSON\n")
+
+
+def _short_key(keyring: Path) -> None:
+    doc = json.loads(keyring.read_text())
+    doc["aead_keys"]["1"] = base64.b64encode(b"k" * 16).decode()
+    keyring.write_text(json.dumps(doc))
+
+
+def _world_readable(keyring: Path) -> None:
+    keyring.chmod(0o644)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "env", "fragments"),
+    [
+        (Path.unlink, {}, ("not found", "twofa keys generate")),
+        (_not_json, {}, ("not valid JSON", "restore it from a backup")),
+        (_short_key, {}, ("16 bytes, expected 32", "restore it from a backup")),
+        (_world_readable, {}, ("readable by other users", "chmod 600")),
+        (
+            None,
+            {"TWOFA_POLICY_ENFORCEMENT": "sometimes"},
+            ("TWOFA_POLICY_ENFORCEMENT", "'sometimes'", "optional, required"),
+        ),
+    ],
+    ids=["missing_keyring", "not_json", "wrong_key_length", "world_readable", "bad_config"],
+)
+def test_serve_refuses_to_start_with_one_line_saying_what_to_do(
+    tmp_path: Path,
+    data_dir: Path,
+    socket_path: Path,
+    spoil: object,
+    env: dict[str, str],
+    fragments: tuple[str, ...],
+) -> None:
+    keyring = data_dir / "keyring"
+    if callable(spoil):
+        spoil(keyring)
+    result = run_twofa(
+        "serve",
+        *("--data-dir", str(data_dir), "--listen", "", "--unix-socket", str(socket_path)),
+        cwd=tmp_path,
+        env=clean_env(**env),
+    )
+    line = assert_refused(result, *fragments)
+    if spoil is not None:
+        assert str(keyring) in line
+    assert not socket_path.exists()
+
+
+def test_serve_refuses_a_keyring_that_does_not_match_the_store(
+    tmp_path: Path, data_dir: Path, socket_path: Path
+) -> None:
+    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
+        wait_until_serving(client, server)  # the store now records keyring A's key check
+        stop(server)
+
+    other = tmp_path / "other-keyring"
+    write_keyring(other, generate_keyring())
+    result = run_twofa(
+        "serve",
+        *("--data-dir", str(data_dir), "--keyring-file", str(other)),
+        *("--listen", "", "--unix-socket", str(socket_path)),
+        cwd=tmp_path,
+    )
+    assert_refused(
+        result,
+        str(other),
+        f"does not open the store in {data_dir}",
+        "start twofa with the keyring this store was created with",
+    )
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def test_server_answers_health_reflection_and_calls_then_drains_on_sigterm(
+    tmp_path: Path, data_dir: Path, socket_path: Path
+) -> None:
+    grace = "--grace-seconds", str(GRACE)
+    with serve(tmp_path, data_dir, socket_path, *grace) as server, connect(socket_path) as client:
+        wait_until_serving(client, server)
+        assert client.health_check("")
+        assert client.health_check(SERVICE)
+        assert not client.health_check("no.such.Service")
+
+        reflection = reflection_pb2_grpc.ServerReflectionStub(client.channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        answers = list(reflection.ServerReflectionInfo(iter([request]), timeout=10))
+        listed = {service.name for service in answers[0].list_services_response.service}
+        assert {SERVICE, "grpc.health.v1.Health"} <= listed
+
+        secret = enroll(client, "alice")
+        assert client.verify_code(T, "alice", next_code(secret)).accepted
+
+        stop(server)
+        server.wait_for_line("received SIGTERM: draining")
+        server.wait_for_line("twofa stopped")
+        assert "Traceback" not in server.stderr
+
+
+def test_a_call_in_flight_at_sigterm_still_completes(
+    tmp_path: Path, data_dir: Path, socket_path: Path
+) -> None:
+    """Holding the store's write lock from here keeps a call on the server while it drains."""
+    grace = "--grace-seconds", str(GRACE)
+    with serve(tmp_path, data_dir, socket_path, *grace) as server, connect(socket_path) as client:
+        wait_until_serving(client, server)
+        stub = twofa_pb2_grpc.TwoFactorServiceStub(client.channel)
+        env = lmdb.open(str(data_dir), map_size=1024 * 1024 * 1024, max_dbs=32, subdir=True)
+        try:
+            txn = env.begin(write=True)  # the server's next write waits for this lock
+            try:
+                pending = stub.BeginAuthenticatorSetup.future(
+                    twofa_pb2.BeginAuthenticatorSetupRequest(tenant_id=T, user_id="bob"),
+                    timeout=30,
+                )
+                # One connection delivers calls in order: once this later call is answered,
+                # the server has taken the setup call, which is now waiting for the lock.
+                assert client.health_check()
+                server.sigterm()
+                server.wait_for_line("received SIGTERM: draining")
+                wait_until_refusing(client)  # draining: new calls are turned away
+                assert not pending.done()
+            finally:
+                txn.abort()
+            answer = pending.result(timeout=10)
+        finally:
+            env.close()
+        assert answer.secret
+        assert answer.otpauth_uri.startswith("otpauth://totp/")
+        assert server.wait(GRACE) == 0, server.stderr
+        server.wait_for_line("twofa stopped")
+
+
+def test_settings_from_file_env_and_flags_take_effect(
+    tmp_path: Path, data_dir: Path, socket_path: Path
+) -> None:
+    config = tmp_path / "twofa.toml"
+    config.write_text(
+        f"data_dir = {json.dumps(str(data_dir))}\n"
+        f'listen = ""\n'
+        f"unix_socket = {json.dumps(str(socket_path))}\n"
+        'issuer = "FileIssuer"\n'
+        "[policy]\n"
+        "max_attempts = 3\n"
+        "lockout_seconds = 600\n"
+        "trusted_device_days = 60\n"
+    )
+    env = clean_env(
+        TWOFA_ISSUER="EnvIssuer",
+        TWOFA_POLICY_LOCKOUT_SECONDS="120",
+        TWOFA_POLICY_TRUSTED_DEVICE_DAYS="30",
+    )
+    args = ["--config", str(config), "--policy-trusted-device-days", "7"]
+    with Server(args, cwd=tmp_path, env=env) as server, connect(socket_path) as client:
+        wait_until_serving(client, server)
+
+        uri = client.begin_authenticator_setup(T, "carol").otpauth_uri
+        assert uri.startswith("otpauth://totp/EnvIssuer:carol?"), uri
+        assert "issuer=EnvIssuer" in uri
+        assert "FileIssuer" not in uri
+
+        info = client.get_policy(T)
+        assert info.is_default
+        assert info.policy.max_attempts == 3  # file
+        assert info.policy.lockout_seconds == 120  # env over file
+        assert info.policy.trusted_device_days == 7  # flag over env over file
+        stop(server)
+
+
+def test_a_restart_after_a_clean_stop_reuses_the_store(
+    tmp_path: Path, data_dir: Path, socket_path: Path
+) -> None:
+    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
+        wait_until_serving(client, server)
+        secret = enroll(client, "dave")
+        stop(server)
+
+    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
+        wait_until_serving(client, server)
+        status = client.get_user_status(T, "dave")
+        assert status.enabled_methods
+        assert client.verify_code(T, "dave", next_code(secret)).accepted
+        stop(server)
