@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -47,3 +49,27 @@ def restart(
     """Stops `app` and starts a new server on the same store."""
     app.stop(0)
     return start(replace(settings, **changes), clock=clock)  # type: ignore[arg-type]
+
+
+# --- for tests that run `twofa` as a separate process (see processes.py) ---
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A directory with a short path: Unix socket paths must fit in 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="twofa-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def socket_path(short_dir: Path) -> Path:
+    return short_dir / "api.sock"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data directory holding a fresh keyring (mode 0600) and no store yet."""
+    data = tmp_path / "data"
+    write_keyring(data / "keyring", generate_keyring())
+    return data

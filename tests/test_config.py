@@ -24,6 +24,7 @@ from twofa_server.config import (
 )
 from twofa_server.core.models import Enforcement, Method
 
+
 def parse_flags(*argv: str) -> dict[str, Any]:
     """The flags as `twofa serve` parses them (vars() of the argparse namespace)."""
     parser = argparse.ArgumentParser()
