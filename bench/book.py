@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .loader import BENCH_MAX_ATTEMPTS
-from .users import Population, time_step
+from .users import BENCH_MAX_ATTEMPTS, Population, time_step
 
 # Wrong codes per user per run, below the bench tenant's max_attempts, so no user
 # is ever locked out (failures lapse only after lockout_seconds, longer than a run).

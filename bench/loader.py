@@ -17,11 +17,8 @@ from twofa_server.crypto import KeyedHasher, Sealer, generate_keyring, write_key
 from twofa_server.store.keycheck import check_keyring
 from twofa_server.store.lmdb_store import LmdbStore, LmdbTransaction
 
-from .users import Population
+from .users import BENCH_MAX_ATTEMPTS, Population
 
-# The bench tenant's policy: the most attempts the API allows, so that wrong-code
-# load (capped below this per user, see scenarios.py) never locks a user.
-BENCH_MAX_ATTEMPTS = 20
 USERS_PER_TRANSACTION = 1000
 MAP_SIZE_MB = 1024
 

@@ -18,7 +18,7 @@ from multiprocessing.connection import Connection
 import grpc
 
 from .book import UserBook
-from .procstat import cpu_times
+from .procstat import cpu_times, machine_busy_seconds
 from .scenarios import SCENARIOS, Call, Outcome
 from .stats import Measurement, percentile
 from .users import Population
@@ -59,6 +59,7 @@ class _Window:
     # (user, system) seconds of the server and of this process, at the start and the end.
     server_cpu: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
     client_cpu: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
+    machine_cpu: tuple[float, float] = (0.0, 0.0)  # every core, every process
 
 
 async def _worker(call: Call, window: _Window) -> None:
@@ -85,9 +86,11 @@ async def _probe(window: _Window, pid: int) -> None:
     """Reads the server's and this process's CPU time at the window's start and end."""
     await asyncio.sleep(max(0.0, (window.start_ns - time.perf_counter_ns()) / 1e9))
     server_start, client_start = cpu_times(pid), cpu_times(os.getpid())
+    machine_start = machine_busy_seconds()
     await asyncio.sleep(max(0.0, (window.end_ns - time.perf_counter_ns()) / 1e9))
     window.server_cpu = (server_start, cpu_times(pid))
     window.client_cpu = (client_start, cpu_times(os.getpid()))
+    window.machine_cpu = (machine_start, machine_busy_seconds())
 
 
 async def run_job(job: Job, book: UserBook) -> Measurement:
@@ -123,6 +126,7 @@ async def run_job(job: Job, book: UserBook) -> Measurement:
         server_cpu_seconds=server_user1 + server_sys1 - server_user0 - server_sys0,
         server_sys_seconds=server_sys1 - server_sys0,
         client_cpu_seconds=client_user1 + client_sys1 - client_user0 - client_sys0,
+        machine_cpu_seconds=window.machine_cpu[1] - window.machine_cpu[0],
         supply_before=supply_before,
     )
 

@@ -47,12 +47,17 @@ def free_port() -> int:
         return port
 
 
-def twofa_command(data_dir: Path, address: str) -> list[str]:
-    """The real twofa server, as an operator starts it (thread pool, fsync on every write)."""
+def twofa_command(data_dir: Path, address: str, workers: int | None = None) -> list[str]:
+    """The real twofa server, as an operator starts it (thread pool, fsync on every write).
+
+    Args:
+        workers: its thread pool size; None keeps the server's default.
+    """
     return [
         sys.executable,
         *("-m", "twofa_server.cli", "serve"),
         *("--data-dir", str(data_dir), "--listen", address, "--log-level", "warning"),
+        *(("--workers", str(workers)) if workers else ()),
     ]
 
 

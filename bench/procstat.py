@@ -18,6 +18,14 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return utime / _TICKS_PER_SECOND, stime / _TICKS_PER_SECOND
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent on anything but idling, since boot (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / _TICKS_PER_SECOND
+
+
 def peak_rss_bytes(pid: int) -> int:
     """The process's peak resident set size (VmHWM), in bytes; 0 when not shown."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -5,6 +5,11 @@ Run one per process: ``python -m bench.servers --style threads --workers 8 --lis
 today) or ``--style aio`` / ``--style aio-uvloop`` (``grpc.aio`` on plain asyncio
 or on uvloop). Each serves only grpc.health.v1 until SIGTERM, so the comparison
 measures the server style and nothing else.
+
+With ``--commit-dir DIR`` every Check first makes one durable LMDB commit (one
+small put, ``sync`` and ``metasync`` on, as twofa's store) in DIR: the cost each
+twofa write pays, without any of twofa's logic. The aio server runs the commit
+with ``asyncio.to_thread``, as an aio twofa would have to.
 """
 
 from __future__ import annotations
@@ -18,37 +23,82 @@ import threading
 from collections.abc import Sequence
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+import lmdb
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 STYLES = ("threads", "aio", "aio-uvloop")
 
 
+_COMMIT_VALUE = b"x" * 100
+
+
 @dataclass(frozen=True, slots=True)
 class ServerStyle:
-    """One server to compare: how to start it and how to show it."""
+    """One server to compare: how to start it, how to show it, whether it commits."""
 
     label: str
     args: tuple[str, ...]
+    commits: bool = False
 
 
-def available_styles(worker_counts: Sequence[int] = (4, 8, 16)) -> list[ServerStyle]:
-    """The styles to compare here; uvloop only when it is installed (never installed for this)."""
-    styles = [
+def available_styles(worker_counts: Sequence[int] = (16, 8, 4)) -> list[ServerStyle]:
+    """The styles to compare, twofa's own first (16 threads, its default `workers`).
+
+    Then the two main styles again with a durable commit per call. uvloop is
+    compared only when it is installed; the bench never installs it.
+    """
+    threads = [
         ServerStyle(f"sync grpc.server, {n} threads", ("--style", "threads", "--workers", str(n)))
         for n in worker_counts
     ]
-    styles.append(ServerStyle("grpc.aio, asyncio", ("--style", "aio")))
+    aio = [ServerStyle("grpc.aio, asyncio", ("--style", "aio"))]
     if importlib.util.find_spec("uvloop") is not None:
-        styles.append(ServerStyle("grpc.aio, uvloop", ("--style", "aio-uvloop")))
-    return styles
+        aio.append(ServerStyle("grpc.aio, uvloop", ("--style", "aio-uvloop")))
+    committing = [
+        ServerStyle(f"{threads[0].label} + commit", threads[0].args, commits=True),
+        ServerStyle(f"{aio[0].label} + commit", aio[0].args, commits=True),
+    ]
+    return threads + aio + committing
 
 
-def serve_threads(listen: str, workers: int) -> None:
+class DurableCommits:
+    """One small LMDB put per call, committed with twofa's durability flags."""
+
+    def __init__(self, path: str) -> None:
+        self._env = lmdb.open(path, map_size=64 << 20, sync=True, metasync=True)
+
+    def commit(self) -> None:
+        with self._env.begin(write=True) as txn:
+            txn.put(b"counter", _COMMIT_VALUE)
+
+
+class _CommittingHealth(health.HealthServicer):
+    def __init__(self, commits: DurableCommits) -> None:
+        super().__init__()
+        self._commits = commits
+
+    def Check(self, request: object, context: grpc.ServicerContext) -> object:
+        self._commits.commit()
+        return super().Check(request, context)
+
+
+class _CommittingAioHealth(health.aio.HealthServicer):  # type: ignore[misc, name-defined]
+    def __init__(self, commits: DurableCommits) -> None:
+        super().__init__()
+        self._commits = commits
+
+    async def Check(self, request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
+        await asyncio.to_thread(self._commits.commit)
+        return await super().Check(request, context)
+
+
+def serve_threads(listen: str, workers: int, commits: DurableCommits | None) -> None:
     """A sync server with a thread pool, serving until SIGTERM or SIGINT."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
-    servicer = health.HealthServicer()
+    servicer = _CommittingHealth(commits) if commits else health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     server.add_insecure_port(listen)
     server.start()
@@ -60,11 +110,12 @@ def serve_threads(listen: str, workers: int) -> None:
     server.stop(1).wait()
 
 
-async def serve_aio(listen: str) -> None:
+async def serve_aio(listen: str, commits: DurableCommits | None) -> None:
     """A grpc.aio server on the running event loop, serving until SIGTERM or SIGINT."""
     server = grpc.aio.server()
     # health.aio is grpc_health's documented asyncio servicer; its stubs do not re-export it.
-    servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    plain = health.aio.HealthServicer  # type: ignore[attr-defined]
+    servicer = _CommittingAioHealth(commits) if commits else plain()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     server.add_insecure_port(listen)
     await server.start()
@@ -82,14 +133,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--style", choices=STYLES, required=True)
     parser.add_argument("--workers", type=int, default=16, help="threads of the thread pool")
     parser.add_argument("--listen", required=True, help="host:port")
+    parser.add_argument("--commit-dir", help="make one durable LMDB commit here per call")
     args = parser.parse_args(argv)
+    commits = DurableCommits(args.commit_dir) if args.commit_dir else None
     if args.style == "threads":
-        serve_threads(args.listen, args.workers)
+        serve_threads(args.listen, args.workers, commits)
     elif args.style == "aio":
-        asyncio.run(serve_aio(args.listen))
+        asyncio.run(serve_aio(args.listen, commits))
     else:
         uvloop = importlib.import_module("uvloop")
-        uvloop.run(serve_aio(args.listen))
+        uvloop.run(serve_aio(args.listen, commits))
 
 
 if __name__ == "__main__":

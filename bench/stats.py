@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,8 +12,8 @@ def percentile(sorted_values: Sequence[int], fraction: float) -> int:
     """The nearest-rank percentile of already sorted values (0 when there are none)."""
     if not sorted_values:
         return 0
-    rank = max(1, round(fraction * len(sorted_values) + 0.5 - 1e-9))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
+    rank = min(max(1, math.ceil(fraction * len(sorted_values))), len(sorted_values))
+    return sorted_values[rank - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ class Measurement:
     server_cpu_seconds: float = 0.0  # user + system
     server_sys_seconds: float = 0.0  # the system (kernel) part
     client_cpu_seconds: float = 0.0
+    machine_cpu_seconds: float = 0.0  # every process on every core, these two included
     supply_before: int | None = None
 
     @property
@@ -53,6 +56,22 @@ class Measurement:
         return 1e6 * self.server_cpu_seconds / self.answered if self.answered else 0.0
 
     @property
+    def server_cores(self) -> float:
+        """How many cores the server kept busy on average during the window."""
+        return self.server_cpu_seconds / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def client_cores(self) -> float:
+        """How many cores the load generator kept busy on average during the window."""
+        return self.client_cpu_seconds / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def other_cores(self) -> float:
+        """Cores kept busy by everything else on the machine: the noise in this row."""
+        others = self.machine_cpu_seconds - self.server_cpu_seconds - self.client_cpu_seconds
+        return max(0.0, others / self.seconds) if self.seconds > 0 else 0.0
+
+    @property
     def server_sys_us_per_request(self) -> float:
         return 1e6 * self.server_sys_seconds / self.answered if self.answered else 0.0
 
@@ -62,8 +81,44 @@ class Measurement:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerFootprint:
-    """What a server process cost beyond its CPU: its peak memory."""
+class Row:
+    """A scenario at one concurrency on one server over every round.
 
-    label: str
-    peak_rss_bytes: int
+    `best` is the round with the highest throughput: on a shared machine other
+    work can only slow a round down, so the fastest round is the least
+    disturbed one (as `timeit` takes the minimum). The errors, mismatches and
+    sends of all rounds are added into it, so repeating a row never hides a
+    wrong answer. `low` and `high` are the least and the most throughput of any round.
+    """
+
+    best: Measurement
+    rounds: int
+    low: float
+    high: float
+
+
+def combine(rounds: Sequence[Measurement]) -> Row:
+    """One Row from the rounds of the same (server, scenario, concurrency)."""
+    ordered = sorted(rounds, key=lambda m: m.throughput)
+    fastest = ordered[-1]
+    errors: dict[str, int] = {}
+    for m in rounds:
+        for code, count in m.errors.items():
+            errors[code] = errors.get(code, 0) + count
+    best = dataclasses.replace(
+        fastest,
+        errors=errors,
+        mismatches=sum(m.mismatches for m in rounds),
+        starved=any(m.starved for m in rounds),
+        sent=sum(m.sent for m in rounds),
+        supply_before=rounds[0].supply_before,
+    )
+    return Row(best, len(rounds), ordered[0].throughput, ordered[-1].throughput)
+
+
+def group_rounds(results: Sequence[Measurement]) -> list[Row]:
+    """Rows in first-seen order, each combining the rounds of one (server, scenario, c)."""
+    groups: dict[tuple[str, str, int], list[Measurement]] = {}
+    for m in results:
+        groups.setdefault((m.target, m.scenario, m.concurrency), []).append(m)
+    return [combine(group) for group in groups.values()]

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 PERIOD_SECONDS = 30
 SECRET_BYTES = 20
+# The bench tenant's policy: the most attempts the API allows, so that wrong-code
+# load (capped below this per user, see book.py) never locks a user.
+BENCH_MAX_ATTEMPTS = 20
 _COUNTER = struct.Struct(">Q")
 _WORD = struct.Struct(">I")
 

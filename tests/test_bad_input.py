@@ -72,15 +72,7 @@ BASE: dict[str, dict[str, Any]] = {
     "DeleteUser": {"tenant_id": TENANT, "user_id": USER},
 }
 USER_RPCS = [rpc for rpc, fields in BASE.items() if "user_id" in fields]
-UNIMPLEMENTED = [
-    "BeginEmailSetup",
-    "ConfirmEmailSetup",
-    "EvaluateLogin",
-    "SendLoginCode",
-    "RegenerateBackupCodes",
-    "ListTrustedDevices",
-    "RevokeTrustedDevices",
-]
+UNIMPLEMENTED = ["EvaluateLogin", "ListTrustedDevices", "RevokeTrustedDevices"]
 
 # Unicode category C: control (Cc) and format (Cf) characters.
 CONTROL_CHARS = {"nul": "\x00", "newline": "\n", "del": "\x7f", "zwsp": "\u200b", "rlo": "\u202e"}

@@ -23,6 +23,8 @@ from .config import Settings
 from .core.ports import Clock, Random
 from .core.service import ServiceSettings, TwoFactorService
 from .crypto import KeyedHasher, Sealer, load_keyring
+from .delivery import ConsoleMailer, Mailer, SmtpMailer, TemplateError, Templates
+from .delivery.outbox import OutboxSender
 from .store.keycheck import check_keyring
 from .store.lmdb_store import LmdbStore
 
@@ -43,16 +45,21 @@ class Application:
     server: grpc.Server
     health: health.HealthServicer
     store: LmdbStore
+    outbox: OutboxSender
     addresses: tuple[str, ...]
 
     def stop(self, grace: float) -> None:
-        """Drains: probes see NOT_SERVING, new calls are refused, in-flight calls finish."""
+        """Drains: probes see NOT_SERVING, new calls are refused, in-flight calls finish.
+
+        Mail still queued stays in the outbox for the next start.
+        """
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        self.outbox.stop()
         self.store.close()
 
 
-def open_store(settings: Settings) -> tuple[LmdbStore, Sealer, KeyedHasher]:
+def open_store(settings: Settings, clock: Clock) -> tuple[LmdbStore, Sealer, KeyedHasher]:
     """Opens the keyring and the store and proves they belong together.
 
     Raises:
@@ -60,7 +67,7 @@ def open_store(settings: Settings) -> tuple[LmdbStore, Sealer, KeyedHasher]:
     """
     keyring = load_keyring(settings.keyring_path)
     sealer, hasher = Sealer(keyring), KeyedHasher(keyring.mac_key)
-    store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer)
+    store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer, clock)
     try:
         check_keyring(store, sealer, hasher, settings.keyring_path)
     except Exception:
@@ -78,12 +85,17 @@ def start(
         settings: the configuration.
         clock, random: injected by tests; the system's by default.
     """
-    store, _sealer, _hasher = open_store(settings)
+    clock = clock or SystemClock()
+    mailer, templates = _delivery(settings)
+    store, _sealer, hasher = open_store(settings, clock)
+    outbox = OutboxSender(store, mailer, templates, clock, settings.mail_retry)
     service = TwoFactorService(
         store,
-        clock or SystemClock(),
+        clock,
         random or SystemRandom(),
+        hasher,
         ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
+        mail_queued=outbox.wake,
     )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="twofa"),
@@ -101,7 +113,19 @@ def start(
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return Application(server, health_servicer, store, addresses)
+    outbox.start()
+    return Application(server, health_servicer, store, outbox, addresses)
+
+
+def _delivery(settings: Settings) -> tuple[Mailer, Templates]:
+    """The mailer and templates; a wrong setting or template stops start-up here."""
+    try:
+        templates = Templates(settings.mail)
+        if settings.mail_backend == "smtp":
+            return SmtpMailer(settings.smtp), templates
+    except (ValueError, TemplateError) as exc:
+        raise StartupError(str(exc)) from None
+    return ConsoleMailer(), templates
 
 
 def _bind(server: grpc.Server, settings: Settings) -> tuple[str, ...]:
@@ -134,6 +158,8 @@ def serve(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then drains for `grace_seconds`."""
     app = start(settings)
     log.info("twofa serving on %s (data_dir=%s)", ", ".join(app.addresses), settings.data_dir)
+    if settings.mail_backend == "console":
+        log.warning("mail.backend is console: email is logged, not sent (development only)")
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -26,6 +26,8 @@ from .core.policy import (
     check_policy,
 )
 from .core.validation import Violations, has_control_characters
+from .delivery import MailStyle, SmtpSettings
+from .delivery.outbox import RetryPolicy
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
@@ -48,6 +50,10 @@ class Settings:
     reflection: bool = True
     log_level: str = "info"
     policy: Policy = field(default_factory=Policy)
+    mail_backend: str = "console"
+    mail: MailStyle = field(default_factory=MailStyle)
+    mail_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @property
     def keyring_path(self) -> Path:
@@ -61,6 +67,12 @@ class Option:
     help: str
     # How the default reads in the docs when the value itself would mislead.
     shown_default: str | None = None
+    # Where the value goes in Settings ("section.field" or "field"); default: the key.
+    target: str = ""
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple((self.target or self.key).split("."))
 
 
 def _str(value: Any) -> str:
@@ -149,6 +161,16 @@ def _choice(kind: type[Enforcement] | type[Frequency]) -> Callable[[Any], Any]:
     return parse
 
 
+def _choice_of(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _str(value).strip().lower()
+        if text not in allowed:
+            raise ValueError("allowed: " + ", ".join(allowed))
+        return text
+
+    return parse
+
+
 def _methods(value: Any) -> tuple[Method, ...]:
     names = value if isinstance(value, list) else [v for v in _str(value).split(",") if v.strip()]
     allowed = ("authenticator_app", "email")
@@ -212,6 +234,43 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "policy.allowed_methods", _methods, "default policy: methods users may set up (empty: all)"
     ),
+    Option(
+        "mail.backend",
+        _choice_of("console", "smtp"),
+        "`console` (logs each message; development only) or `smtp`",
+        target="mail_backend",
+    ),
+    Option("mail.from", _str, "sender address", target="mail.from_address"),
+    Option("mail.sender_name", _str, "sender display name"),
+    Option("mail.brand", _str, "product name shown in messages"),
+    Option("mail.template_dir", _path, "directory of template files overriding the built-in ones"),
+    Option(
+        "mail.max_attempts",
+        _int_range(1, 100, "attempts"),
+        "delivery attempts before a message is given up",
+        target="mail_retry.max_attempts",
+    ),
+    Option(
+        "mail.retry_base_seconds",
+        _seconds,
+        "first retry delay; doubles each attempt",
+        target="mail_retry.base_seconds",
+    ),
+    Option(
+        "mail.retry_max_seconds", _seconds, "longest retry delay", target="mail_retry.max_seconds"
+    ),
+    Option("smtp.host", _str, "SMTP relay host (required with mail.backend = smtp)"),
+    Option("smtp.port", _int_range(1, 65535, ""), "SMTP relay port"),
+    Option(
+        "smtp.security",
+        _choice_of("starttls", "tls", "none"),
+        "`starttls` (refuses a server without it), `tls` (implicit) or `none` "
+        "(plaintext, never with credentials)",
+    ),
+    Option("smtp.username", _str, "SMTP login (empty: none)"),
+    Option("smtp.password_file", _path, "file holding the SMTP password"),
+    Option("smtp.timeout_seconds", _seconds, "SMTP connect and reply timeout"),
+    Option("smtp.ca_file", _path, "CA certificates to verify the relay with (empty: the system's)"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -305,14 +364,25 @@ def load_settings(
 
 
 def _build(values: dict[str, Any], origins: Mapping[str, str]) -> Settings:
-    policy_values = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("policy.")}
-    if "max_attempts" in policy_values and "warn_after_failures" not in policy_values:
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        path = _BY_KEY[key].path
+        if len(path) == 1:
+            top[path[0]] = value
+        else:
+            sections.setdefault(path[0], {})[path[1]] = value
+    policy = sections.get("policy", {})
+    if "max_attempts" in policy and "warn_after_failures" not in policy:
         # The default warning (3rd failure) must not come after a lower lockout.
-        policy_values["warn_after_failures"] = min(
-            Policy().warn_after_failures, policy_values["max_attempts"]
-        )
-    top = {k: v for k, v in values.items() if not k.startswith("policy.")}
-    settings = Settings(**top, policy=dataclasses.replace(Policy(), **policy_values))
+        policy["warn_after_failures"] = min(Policy().warn_after_failures, policy["max_attempts"])
+    defaults = Settings()
+    for name, changes in sections.items():
+        try:
+            top[name] = dataclasses.replace(getattr(defaults, name), **changes)
+        except ValueError as exc:
+            raise ConfigError(f"{name} settings are invalid: {exc}") from None
+    settings = Settings(**top)
     _check_combinations(settings, origins)
     return settings
 
@@ -327,6 +397,8 @@ def _check_combinations(settings: Settings, origins: Mapping[str, str]) -> None:
         first = invalid.violations[0]
         origin = origins.get(first.field, f"default {first.field}")
         raise ConfigError(f"{origin} does not fit the policy: {first.description}") from None
+    if settings.mail_backend == "smtp" and not settings.smtp.host:
+        raise ConfigError("mail.backend is smtp but smtp.host is not set: give the relay's host")
     if not settings.listen and not settings.unix_socket:
         raise ConfigError(
             "neither listen nor unix_socket is set"
@@ -340,10 +412,9 @@ def describe(options: Sequence[Option] = OPTIONS) -> str:
     defaults = Settings()
     rows = ["| key | env / flag | default | meaning |", "|---|---|---|---|"]
     for option in options:
-        if option.key.startswith("policy."):
-            default = getattr(defaults.policy, option.key.split(".", 1)[1])
-        else:
-            default = getattr(defaults, option.key)
+        default: Any = defaults
+        for part in option.path:
+            default = getattr(default, part)
         shown = option.shown_default or _show(default)
         rows.append(
             f"| `{option.key}` | `{env_name(option.key)}` `{flag_name(option.key)}` "

@@ -9,12 +9,13 @@ no stack trace, secret or code reaches a client or a log line.
 from __future__ import annotations
 
 import logging
+import math
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -22,6 +23,7 @@ from grpc_status import rpc_status
 from ..core.errors import (
     FailedPrecondition,
     InvalidArgument,
+    RateLimited,
     StoreFull,
     StoreUnavailable,
     TwoFactorError,
@@ -71,6 +73,17 @@ def status_for(error: TwoFactorError) -> status_pb2.Status:
             code=code_pb2.FAILED_PRECONDITION,
             message=str(error),
             details=[_packed(failure), _error_info(error.kind)],
+        )
+    if isinstance(error, RateLimited):
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(max(1, math.ceil(error.retry_after * 1000)))
+        return status_pb2.Status(
+            code=code_pb2.RESOURCE_EXHAUSTED,
+            message=f"{error} (retry in {math.ceil(error.retry_after)} s)",
+            details=[
+                _packed(error_details_pb2.RetryInfo(retry_delay=delay)),
+                _error_info(error.reason),
+            ],
         )
     if isinstance(error, StoreFull):
         return status_pb2.Status(

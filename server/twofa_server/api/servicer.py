@@ -73,13 +73,52 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             backup_codes=confirmation.backup_codes,
         )
 
+    def BeginEmailSetup(
+        self, request: pb.BeginEmailSetupRequest, context: Context
+    ) -> pb.BeginEmailSetupResponse:
+        sent = self._service.begin_email_setup(user_ref(request), request.email)
+        return pb.BeginEmailSetupResponse(
+            masked_email=sent.masked_email,
+            code_expires_at=timestamp(sent.code_expires_at),
+            expires_at=timestamp(sent.pending_expires_at),
+            resend_available_at=timestamp(sent.resend_available_at),
+            is_reset=sent.is_reset,
+        )
+
+    def ConfirmEmailSetup(
+        self, request: pb.ConfirmEmailSetupRequest, context: Context
+    ) -> pb.ConfirmEmailSetupResponse:
+        confirmation = self._service.confirm_email_setup(user_ref(request), request.code)
+        return pb.ConfirmEmailSetupResponse(
+            **verdict_fields(confirmation.verdict), backup_codes=confirmation.backup_codes
+        )
+
+    def SendLoginCode(
+        self, request: pb.SendLoginCodeRequest, context: Context
+    ) -> pb.SendLoginCodeResponse:
+        sent = self._service.send_login_code(user_ref(request))
+        return pb.SendLoginCodeResponse(
+            masked_email=sent.masked_email,
+            code_expires_at=timestamp(sent.code_expires_at),
+            resend_available_at=timestamp(sent.resend_available_at),
+        )
+
     def VerifyCode(self, request: pb.VerifyCodeRequest, context: Context) -> pb.VerifyCodeResponse:
-        verdict = self._service.verify_code(
+        verification = self._service.verify_code(
             user_ref(request), request.code, method_from_pb(request.method), request.device_label
         )
         return pb.VerifyCodeResponse(
-            **verdict_fields(verdict),
-            method=enum_number(verdict.method),
+            **verdict_fields(verification.verdict),
+            method=enum_number(verification.verdict.method),
+            backup_codes_remaining=verification.backup_codes_remaining,
+        )
+
+    def RegenerateBackupCodes(
+        self, request: pb.RegenerateBackupCodesRequest, context: Context
+    ) -> pb.RegenerateBackupCodesResponse:
+        codes = self._service.regenerate_backup_codes(user_ref(request), request.notify_email)
+        return pb.RegenerateBackupCodesResponse(
+            backup_codes=codes.codes, emailed_to=codes.emailed_to
         )
 
     def DisableMethod(
@@ -110,22 +149,8 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
 
     # --- not implemented yet: these answer UNIMPLEMENTED with a clear message ---------
 
-    def BeginEmailSetup(self, request: pb.BeginEmailSetupRequest, context: Context) -> NoReturn:
-        _not_yet("BeginEmailSetup", context)
-
-    def ConfirmEmailSetup(self, request: pb.ConfirmEmailSetupRequest, context: Context) -> NoReturn:
-        _not_yet("ConfirmEmailSetup", context)
-
     def EvaluateLogin(self, request: pb.EvaluateLoginRequest, context: Context) -> NoReturn:
         _not_yet("EvaluateLogin", context)
-
-    def SendLoginCode(self, request: pb.SendLoginCodeRequest, context: Context) -> NoReturn:
-        _not_yet("SendLoginCode", context)
-
-    def RegenerateBackupCodes(
-        self, request: pb.RegenerateBackupCodesRequest, context: Context
-    ) -> NoReturn:
-        _not_yet("RegenerateBackupCodes", context)
 
     def ListTrustedDevices(
         self, request: pb.ListTrustedDevicesRequest, context: Context

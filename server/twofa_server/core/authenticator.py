@@ -7,9 +7,7 @@ one store transaction and under the attempt budget.
 from __future__ import annotations
 
 from . import otp
-from .models import Authenticator, VerifyReason
-
-PENDING_SETUP_SECONDS = 15 * 60
+from .models import PENDING_SETUP_SECONDS, Authenticator, VerifyReason
 
 
 def begin_setup(app: Authenticator, secret: bytes, now: float) -> None:

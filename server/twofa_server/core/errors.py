@@ -40,6 +40,21 @@ class FailedPrecondition(TwoFactorError):
         super().__init__(message)
 
 
+class RateLimited(TwoFactorError):
+    """Not now: try again after `retry_after` seconds; nothing was changed.
+
+    Args:
+        reason: a stable UPPER_SNAKE name, e.g. "RESEND_COOLDOWN".
+        retry_after: seconds until the request can succeed.
+        message: an English sentence for the developer.
+    """
+
+    def __init__(self, reason: str, retry_after: float, message: str) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class StoreFull(TwoFactorError):
     """The store has no room left for this change; reads still work."""
 

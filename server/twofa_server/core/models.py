@@ -17,6 +17,9 @@ class Method(enum.Enum):
 
 SETUP_METHODS = (Method.AUTHENTICATOR_APP, Method.EMAIL)
 
+# A set-up (authenticator app or email) not confirmed within this time is void.
+PENDING_SETUP_SECONDS = 15 * 60
+
 
 class MethodState(enum.Enum):
     DISABLED = 1
@@ -106,6 +109,37 @@ class Authenticator:
 
 
 @dataclass(slots=True)
+class EmailCode:
+    """An outstanding email code: only its keyed digest is kept."""
+
+    digest: bytes
+    expires_at: float
+
+
+@dataclass(slots=True)
+class EmailMethod:
+    """A user's email method: the enabled address, a pending one, outstanding codes."""
+
+    address: str | None = None
+    enabled_at: float | None = None
+    pending_address: str | None = None
+    pending_expires_at: float = 0.0
+    # One code per purpose; a new code of a purpose supersedes the previous one.
+    setup_code: EmailCode | None = None
+    login_code: EmailCode | None = None
+    # When codes were sent in the last hour, oldest first (cooldown and hourly cap).
+    sent_at: list[float] = field(default_factory=list)
+
+    def state(self, now: float) -> MethodState:
+        if self.address is not None:
+            return MethodState.ENABLED
+        return MethodState.PENDING if self.pending_live(now) else MethodState.DISABLED
+
+    def pending_live(self, now: float) -> bool:
+        return self.pending_address is not None and now < self.pending_expires_at
+
+
+@dataclass(slots=True)
 class Attempts:
     """The one failed-attempt budget shared by every code type."""
 
@@ -120,9 +154,17 @@ class UserState:
 
     authenticator: Authenticator = field(default_factory=Authenticator)
     attempts: Attempts = field(default_factory=Attempts)
+    email: EmailMethod = field(default_factory=EmailMethod)
+    # Keyed digests of the unused backup codes.
+    backup_codes: list[bytes] = field(default_factory=list)
 
     def enabled_methods(self) -> tuple[Method, ...]:
-        return (Method.AUTHENTICATOR_APP,) if self.authenticator.secret is not None else ()
+        enabled = []
+        if self.authenticator.secret is not None:
+            enabled.append(Method.AUTHENTICATOR_APP)
+        if self.email.address is not None:
+            enabled.append(Method.EMAIL)
+        return tuple(enabled)
 
     def is_empty(self) -> bool:
         """True when nothing about the user is worth keeping."""
@@ -130,6 +172,37 @@ class UserState:
 
 
 # --- answers ---------------------------------------------------------------------
+
+
+class MailKind(enum.Enum):
+    SETUP_CODE = "setup_code"
+    LOGIN_CODE = "login_code"
+    BACKUP_CODES = "backup_codes"
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """A message to send, queued in the outbox in the transaction that made its codes."""
+
+    kind: MailKind
+    recipient: str
+    # One six-digit code, or the backup codes (XXXX-XXXX-XXXX).
+    codes: tuple[str, ...]
+    # When the code stops working (the outbox drops it then); None for backup codes.
+    expires_at: float | None
+    # Stable per outbox record, so a retried send is recognisable as the same message.
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMail:
+    """A message in the outbox, with its delivery bookkeeping."""
+
+    id: bytes
+    mail: Mail
+    created_at: float
+    attempts: int
+    next_attempt_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +259,32 @@ class AuthenticatorSetup:
 class SetupConfirmation:
     verdict: Verdict
     backup_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """VerifyCode's answer: the verdict and what it leaves."""
+
+    verdict: Verdict
+    backup_codes_remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    """An email code queued for delivery (BeginEmailSetup, SendLoginCode)."""
+
+    masked_email: str
+    code_expires_at: float
+    resend_available_at: float
+    # Set by BeginEmailSetup: when the pending address expires, and whether it replaces one.
+    pending_expires_at: float | None = None
+    is_reset: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BackupCodes:
+    codes: tuple[str, ...]
+    emailed_to: str  # masked; empty when no address was known
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from .models import Policy, UserRef, UserState
+from .models import Mail, Policy, QueuedMail, UserRef, UserState
 
 T = TypeVar("T")
 
@@ -64,6 +64,10 @@ class Transaction(Protocol):
 
     def put_policy(self, tenant_id: str, policy: Policy) -> None: ...
 
+    def enqueue_mail(self, user: UserRef, mail: Mail) -> None:
+        """Queues `mail` for delivery; it is sent only if this transaction commits."""
+        ...
+
 
 class Store(Protocol):
     """Runs use cases as transactions."""
@@ -82,4 +86,24 @@ class Store(Protocol):
             StoreFull: the change does not fit in the store.
             StoreUnavailable: the store cannot be written.
         """
+        ...
+
+
+class Outbox(Protocol):
+    """The durable queue of mail, as the delivery worker sees it."""
+
+    def due_mail(self, now: float, limit: int) -> list[QueuedMail]:
+        """Up to `limit` messages whose next attempt is due at `now`, oldest first."""
+        ...
+
+    def next_attempt_at(self) -> float | None:
+        """When the earliest queued message is due; None when the outbox is empty."""
+        ...
+
+    def reschedule(self, mail_id: bytes, attempts: int, next_attempt_at: float) -> None:
+        """Records a failed attempt and when to try again."""
+        ...
+
+    def remove(self, mail_id: bytes) -> None:
+        """Deletes a message: delivered, expired or given up on."""
         ...

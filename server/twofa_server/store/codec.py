@@ -1,16 +1,30 @@
-"""Versioned record encodings: domain state <-> protobuf records, secrets sealed."""
+"""Versioned record encodings: domain state <-> protobuf records, secrets sealed.
+
+Sealed fields (TOTP secrets, email addresses, queued codes) are bound to their
+record's key and field name, so a ciphertext moved elsewhere does not open.
+"""
 
 from __future__ import annotations
 
-from ..core.models import Attempts, Authenticator, Enforcement, Frequency, Method, Policy, UserState
+from ..core.models import (
+    Attempts,
+    Authenticator,
+    EmailCode,
+    EmailMethod,
+    Enforcement,
+    Frequency,
+    Mail,
+    MailKind,
+    Method,
+    Policy,
+    QueuedMail,
+    UserState,
+)
 from ..crypto import Sealer
 from . import records_pb2 as pb
 from .keys import sealed_field_context
 
 SCHEMA = 1
-
-_TOTP_FIELD = "totp_secret"
-_PENDING_TOTP_FIELD = "totp_pending_secret"
 
 
 class RecordError(Exception):
@@ -25,6 +39,10 @@ def _seconds(ms: int) -> float:
     return ms / 1000
 
 
+def _optional_seconds(ms: int) -> float | None:
+    return ms / 1000 if ms else None
+
+
 def _check_schema(schema: int, what: str) -> None:
     if schema > SCHEMA:
         raise RecordError(
@@ -33,21 +51,35 @@ def _check_schema(schema: int, what: str) -> None:
         )
 
 
-class UserCodec:
-    """Encodes a user's state; the TOTP secrets are sealed and bound to the record's key."""
+def _code_record(code: EmailCode | None) -> pb.EmailCodeRecord | None:
+    return (
+        None
+        if code is None
+        else pb.EmailCodeRecord(digest=code.digest, expires_at_ms=_ms(code.expires_at))
+    )
+
+
+def _email_code(record: pb.EmailCodeRecord) -> EmailCode | None:
+    return EmailCode(record.digest, _seconds(record.expires_at_ms)) if record.digest else None
+
+
+class RecordCodec:
+    """Encodes users and queued mail, sealing their secret fields with `sealer`."""
 
     def __init__(self, sealer: Sealer) -> None:
         self._sealer = sealer
 
-    def encode(self, key: bytes, state: UserState) -> bytes:
-        app, tries = state.authenticator, state.attempts
+    # --- users --------------------------------------------------------------------------
+
+    def encode_user(self, key: bytes, state: UserState) -> bytes:
+        app, tries, mail = state.authenticator, state.attempts, state.email
         record = pb.UserRecord(
             schema=SCHEMA,
             authenticator=pb.AuthenticatorRecord(
-                sealed_secret=self._seal(key, _TOTP_FIELD, app.secret),
+                sealed_secret=self._seal(key, "totp_secret", app.secret),
                 last_step=app.last_step,
                 enabled_at_ms=_ms(app.enabled_at),
-                sealed_pending_secret=self._seal(key, _PENDING_TOTP_FIELD, app.pending_secret),
+                sealed_pending_secret=self._seal(key, "totp_pending_secret", app.pending_secret),
                 pending_expires_at_ms=_ms(app.pending_expires_at),
             ),
             attempts=pb.AttemptRecord(
@@ -55,19 +87,31 @@ class UserCodec:
                 last_failure_at_ms=_ms(tries.last_failure_at),
                 locked_until_ms=_ms(tries.locked_until),
             ),
+            email=pb.EmailRecord(
+                sealed_address=self._seal_text(key, "email_address", mail.address),
+                enabled_at_ms=_ms(mail.enabled_at),
+                sealed_pending_address=self._seal_text(
+                    key, "email_pending_address", mail.pending_address
+                ),
+                pending_expires_at_ms=_ms(mail.pending_expires_at),
+                setup_code=_code_record(mail.setup_code),
+                login_code=_code_record(mail.login_code),
+                sent_at_ms=[_ms(sent) for sent in mail.sent_at],
+            ),
+            backup_code_digests=state.backup_codes,
         )
         return record.SerializeToString()
 
-    def decode(self, key: bytes, data: bytes) -> UserState:
+    def decode_user(self, key: bytes, data: bytes) -> UserState:
         record = pb.UserRecord.FromString(data)
         _check_schema(record.schema, "user")
-        app, tries = record.authenticator, record.attempts
+        app, tries, mail = record.authenticator, record.attempts, record.email
         return UserState(
             authenticator=Authenticator(
-                secret=self._open(key, _TOTP_FIELD, app.sealed_secret),
+                secret=self._open(key, "totp_secret", app.sealed_secret),
                 last_step=app.last_step,
-                enabled_at=_seconds(app.enabled_at_ms) if app.enabled_at_ms else None,
-                pending_secret=self._open(key, _PENDING_TOTP_FIELD, app.sealed_pending_secret),
+                enabled_at=_optional_seconds(app.enabled_at_ms),
+                pending_secret=self._open(key, "totp_pending_secret", app.sealed_pending_secret),
                 pending_expires_at=_seconds(app.pending_expires_at_ms),
             ),
             attempts=Attempts(
@@ -75,7 +119,59 @@ class UserCodec:
                 last_failure_at=_seconds(tries.last_failure_at_ms),
                 locked_until=_seconds(tries.locked_until_ms),
             ),
+            email=EmailMethod(
+                address=self._open_text(key, "email_address", mail.sealed_address),
+                enabled_at=_optional_seconds(mail.enabled_at_ms),
+                pending_address=self._open_text(
+                    key, "email_pending_address", mail.sealed_pending_address
+                ),
+                pending_expires_at=_seconds(mail.pending_expires_at_ms),
+                setup_code=_email_code(mail.setup_code),
+                login_code=_email_code(mail.login_code),
+                sent_at=[_seconds(sent) for sent in mail.sent_at_ms],
+            ),
+            backup_codes=list(record.backup_code_digests),
         )
+
+    # --- queued mail -----------------------------------------------------------------------
+
+    def encode_mail(self, key: bytes, user_key: bytes, mail: Mail, now: float) -> bytes:
+        return pb.OutboxRecord(
+            schema=SCHEMA,
+            user_key=user_key,
+            kind=mail.kind.value,
+            sealed_recipient=self._seal_text(key, "mail_recipient", mail.recipient),
+            sealed_codes=self._seal_text(key, "mail_codes", "\n".join(mail.codes)),
+            expires_at_ms=_ms(mail.expires_at),
+            created_at_ms=_ms(now),
+            next_attempt_at_ms=_ms(now),
+        ).SerializeToString()
+
+    def decode_mail(self, key: bytes, data: bytes) -> QueuedMail:
+        record = self.mail_record(data)
+        mail = Mail(
+            kind=MailKind(record.kind),
+            recipient=self._open_text(key, "mail_recipient", record.sealed_recipient) or "",
+            codes=tuple((self._open_text(key, "mail_codes", record.sealed_codes) or "").split()),
+            expires_at=_optional_seconds(record.expires_at_ms),
+            message_id=key.hex(),
+        )
+        return QueuedMail(
+            id=key,
+            mail=mail,
+            created_at=_seconds(record.created_at_ms),
+            attempts=record.attempts,
+            next_attempt_at=_seconds(record.next_attempt_at_ms),
+        )
+
+    @staticmethod
+    def mail_record(data: bytes) -> pb.OutboxRecord:
+        """The outbox record without opening its sealed fields."""
+        record = pb.OutboxRecord.FromString(data)
+        _check_schema(record.schema, "outbox")
+        return record
+
+    # --- sealing ----------------------------------------------------------------------------
 
     def _seal(self, key: bytes, field: str, secret: bytes | None) -> bytes:
         if secret is None:
@@ -86,6 +182,13 @@ class UserCodec:
         if not sealed:
             return None
         return self._sealer.open(sealed, sealed_field_context(key, field))
+
+    def _seal_text(self, key: bytes, field: str, text: str | None) -> bytes:
+        return self._seal(key, field, None if text is None else text.encode("utf-8"))
+
+    def _open_text(self, key: bytes, field: str, sealed: bytes) -> str | None:
+        opened = self._open(key, field, sealed)
+        return None if opened is None else opened.decode("utf-8")
 
 
 def encode_policy(policy: Policy) -> bytes:

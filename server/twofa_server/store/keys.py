@@ -13,12 +13,19 @@ from ..core.models import UserRef
 USERS = b"users"
 POLICIES = b"policies"
 META = b"meta"
-ALL_DATABASES = (USERS, POLICIES, META)
+OUTBOX = b"outbox"
+ALL_DATABASES = (USERS, POLICIES, META, OUTBOX)
 
 # Keys in META.
 META_SCHEMA = b"schema"
 META_KEY_CHECK = b"key-check"
 META_MAC_CHECK = b"mac-check"
+META_OUTBOX_SEQUENCE = b"outbox-sequence"
+
+
+def outbox_key(sequence: int) -> bytes:
+    """Outbox keys sort in the order messages were queued."""
+    return sequence.to_bytes(8, "big")
 
 
 def tenant_key(tenant_id: str) -> bytes:

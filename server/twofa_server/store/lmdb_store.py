@@ -10,11 +10,13 @@ from typing import Any, TypeVar
 
 import lmdb
 
+from ..clock import SystemClock
 from ..core.errors import StoreFull, StoreUnavailable
-from ..core.models import Policy, UserRef, UserState
+from ..core.models import Mail, Policy, QueuedMail, UserRef, UserState
+from ..core.ports import Clock
 from ..crypto import Sealer
 from . import keys
-from .codec import UserCodec, decode_policy, encode_policy
+from .codec import RecordCodec, decode_policy, encode_policy
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -25,25 +27,43 @@ MEBIBYTE = 1024 * 1024
 class LmdbTransaction:
     """core's Transaction over one LMDB transaction."""
 
-    def __init__(self, txn: Any, dbs: dict[bytes, Any], codec: UserCodec) -> None:
+    def __init__(self, txn: Any, dbs: dict[bytes, Any], codec: RecordCodec, now: float) -> None:
         self._txn = txn
         self._dbs = dbs
         self._codec = codec
+        self._now = now
 
     def get_user(self, user: UserRef) -> UserState | None:
         key = keys.user_key(user)
         data = self._txn.get(key, db=self._dbs[keys.USERS])
-        return None if data is None else self._codec.decode(key, data)
+        return None if data is None else self._codec.decode_user(key, data)
 
     def put_user(self, user: UserRef, state: UserState) -> None:
         key = keys.user_key(user)
         if state.is_empty():
             self._txn.delete(key, db=self._dbs[keys.USERS])
         else:
-            self._txn.put(key, self._codec.encode(key, state), db=self._dbs[keys.USERS])
+            self._txn.put(key, self._codec.encode_user(key, state), db=self._dbs[keys.USERS])
 
     def delete_user(self, user: UserRef) -> bool:
-        return bool(self._txn.delete(keys.user_key(user), db=self._dbs[keys.USERS]))
+        key = keys.user_key(user)
+        existed = bool(self._txn.delete(key, db=self._dbs[keys.USERS]))
+        outbox = self._dbs[keys.OUTBOX]
+        queued = [
+            mail_id
+            for mail_id, data in self._txn.cursor(db=outbox)
+            if self._codec.mail_record(data).user_key == key
+        ]
+        for mail_id in queued:
+            self._txn.delete(mail_id, db=outbox)
+        return existed or bool(queued)
+
+    def enqueue_mail(self, user: UserRef, mail: Mail) -> None:
+        sequence = int.from_bytes(self.get_meta(keys.META_OUTBOX_SEQUENCE) or b"\0", "big") + 1
+        self.put_meta(keys.META_OUTBOX_SEQUENCE, sequence.to_bytes(8, "big"))
+        mail_key = keys.outbox_key(sequence)
+        record = self._codec.encode_mail(mail_key, keys.user_key(user), mail, self._now)
+        self._txn.put(mail_key, record, db=self._dbs[keys.OUTBOX])
 
     def get_policy(self, tenant_id: str) -> Policy | None:
         data = self._txn.get(keys.tenant_key(tenant_id), db=self._dbs[keys.POLICIES])
@@ -53,6 +73,19 @@ class LmdbTransaction:
         self._txn.put(
             keys.tenant_key(tenant_id), encode_policy(policy), db=self._dbs[keys.POLICIES]
         )
+
+    def outbox_cursor(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(self._txn.cursor(db=self._dbs[keys.OUTBOX]))
+
+    def outbox_get(self, mail_id: bytes) -> bytes | None:
+        data = self._txn.get(mail_id, db=self._dbs[keys.OUTBOX])
+        return None if data is None else bytes(data)
+
+    def outbox_put(self, mail_id: bytes, data: bytes) -> None:
+        self._txn.put(mail_id, data, db=self._dbs[keys.OUTBOX])
+
+    def outbox_delete(self, mail_id: bytes) -> None:
+        self._txn.delete(mail_id, db=self._dbs[keys.OUTBOX])
 
     def get_meta(self, key: bytes) -> bytes | None:
         data = self._txn.get(key, db=self._dbs[keys.META])
@@ -69,9 +102,12 @@ class LmdbStore:
         path: the data directory (created if missing).
         map_size_mb: the most the store may grow to.
         sealer: seals and opens the secret fields of records.
+        clock: stamps queued mail.
     """
 
-    def __init__(self, path: Path, map_size_mb: int, sealer: Sealer) -> None:
+    def __init__(
+        self, path: Path, map_size_mb: int, sealer: Sealer, clock: Clock | None = None
+    ) -> None:
         self.path = path
         self.map_size_mb = map_size_mb
         path.mkdir(parents=True, exist_ok=True)
@@ -87,17 +123,68 @@ class LmdbStore:
         )
         with self._env.begin(write=True) as txn:
             self._dbs = {name: self._env.open_db(name, txn=txn) for name in keys.ALL_DATABASES}
-        self._codec = UserCodec(sealer)
+        self._codec = RecordCodec(sealer)
+        self._clock = clock or SystemClock()
 
     def read(self, work: Callable[[LmdbTransaction], T]) -> T:
         with self._failures(), self._env.begin(write=False, buffers=False) as txn:
-            return work(LmdbTransaction(txn, self._dbs, self._codec))
+            return work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
 
     def write(self, work: Callable[[LmdbTransaction], T]) -> T:
         # The context manager commits when `work` returns and aborts if it raises,
         # so a refused request leaves nothing behind.
         with self._failures(), self._env.begin(write=True) as txn:
-            return work(LmdbTransaction(txn, self._dbs, self._codec))
+            return work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
+
+    # --- the outbox, for the delivery worker (core.ports.Outbox) -----------------------------
+
+    def due_mail(self, now: float, limit: int) -> list[QueuedMail]:
+        def read(tx: LmdbTransaction) -> list[QueuedMail]:
+            due = []
+            for mail_id, data in tx.outbox_cursor():
+                record = self._codec.mail_record(data)
+                if record.next_attempt_at_ms <= now * 1000:
+                    due.append(self._codec.decode_mail(bytes(mail_id), data))
+                    if len(due) == limit:
+                        break
+            return due
+
+        return self.read(read)
+
+    def next_attempt_at(self) -> float | None:
+        def read(tx: LmdbTransaction) -> float | None:
+            times = [
+                self._codec.mail_record(data).next_attempt_at_ms for _, data in tx.outbox_cursor()
+            ]
+            return min(times) / 1000 if times else None
+
+        return self.read(read)
+
+    def reschedule(self, mail_id: bytes, attempts: int, next_attempt_at: float) -> None:
+        def work(tx: LmdbTransaction) -> None:
+            data = tx.outbox_get(mail_id)
+            if data is None:
+                return  # removed meanwhile, e.g. by DeleteUser
+            record = self._codec.mail_record(data)
+            record.attempts = attempts
+            record.next_attempt_at_ms = round(next_attempt_at * 1000)
+            tx.outbox_put(mail_id, record.SerializeToString())
+
+        self.write(work)
+
+    def remove(self, mail_id: bytes) -> None:
+        self.write(lambda tx: tx.outbox_delete(mail_id))
+
+    def outbox_summary(self) -> tuple[int, float | None]:
+        """(queued messages, when the oldest was queued) — for metrics and status."""
+
+        def read(tx: LmdbTransaction) -> tuple[int, float | None]:
+            created = [
+                self._codec.mail_record(data).created_at_ms for _, data in tx.outbox_cursor()
+            ]
+            return len(created), (min(created) / 1000 if created else None)
+
+        return self.read(read)
 
     @contextmanager
     def _failures(self) -> Iterator[None]:

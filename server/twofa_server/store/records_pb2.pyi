@@ -7,14 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UserRecord(_message.Message):
-    __slots__ = ("schema", "authenticator", "attempts")
+    __slots__ = ("schema", "authenticator", "attempts", "email", "backup_code_digests")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     AUTHENTICATOR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    BACKUP_CODE_DIGESTS_FIELD_NUMBER: _ClassVar[int]
     schema: int
     authenticator: AuthenticatorRecord
     attempts: AttemptRecord
-    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ...) -> None: ...
+    email: EmailRecord
+    backup_code_digests: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ..., email: _Optional[_Union[EmailRecord, _Mapping]] = ..., backup_code_digests: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class AuthenticatorRecord(_message.Message):
     __slots__ = ("sealed_secret", "last_step", "enabled_at_ms", "sealed_pending_secret", "pending_expires_at_ms")
@@ -39,6 +43,54 @@ class AttemptRecord(_message.Message):
     last_failure_at_ms: int
     locked_until_ms: int
     def __init__(self, failures: _Optional[int] = ..., last_failure_at_ms: _Optional[int] = ..., locked_until_ms: _Optional[int] = ...) -> None: ...
+
+class EmailRecord(_message.Message):
+    __slots__ = ("sealed_address", "enabled_at_ms", "sealed_pending_address", "pending_expires_at_ms", "setup_code", "login_code", "sent_at_ms")
+    SEALED_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    SEALED_PENDING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    SETUP_CODE_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_CODE_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    sealed_address: bytes
+    enabled_at_ms: int
+    sealed_pending_address: bytes
+    pending_expires_at_ms: int
+    setup_code: EmailCodeRecord
+    login_code: EmailCodeRecord
+    sent_at_ms: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sealed_address: _Optional[bytes] = ..., enabled_at_ms: _Optional[int] = ..., sealed_pending_address: _Optional[bytes] = ..., pending_expires_at_ms: _Optional[int] = ..., setup_code: _Optional[_Union[EmailCodeRecord, _Mapping]] = ..., login_code: _Optional[_Union[EmailCodeRecord, _Mapping]] = ..., sent_at_ms: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class EmailCodeRecord(_message.Message):
+    __slots__ = ("digest", "expires_at_ms")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    digest: bytes
+    expires_at_ms: int
+    def __init__(self, digest: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
+
+class OutboxRecord(_message.Message):
+    __slots__ = ("schema", "user_key", "kind", "sealed_recipient", "sealed_codes", "expires_at_ms", "created_at_ms", "attempts", "next_attempt_at_ms")
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    USER_KEY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SEALED_RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    SEALED_CODES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    schema: int
+    user_key: bytes
+    kind: str
+    sealed_recipient: bytes
+    sealed_codes: bytes
+    expires_at_ms: int
+    created_at_ms: int
+    attempts: int
+    next_attempt_at_ms: int
+    def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ...) -> None: ...
 
 class PolicyRecord(_message.Message):
     __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods")

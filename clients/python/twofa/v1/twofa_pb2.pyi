@@ -408,12 +408,14 @@ class VerifyCodeResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., backup_codes_remaining: _Optional[int] = ..., device_token: _Optional[str] = ..., device_token_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_token_status: _Optional[_Union[DeviceTokenStatus, str]] = ...) -> None: ...
 
 class RegenerateBackupCodesRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id")
+    __slots__ = ("tenant_id", "user_id", "notify_email")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFY_EMAIL_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    notify_email: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., notify_email: _Optional[str] = ...) -> None: ...
 
 class RegenerateBackupCodesResponse(_message.Message):
     __slots__ = ("backup_codes", "emailed_to")
