@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./data
 GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), '_proto'))")
 
-.PHONY: run test lint proto proto-check bench install install-dev clean
+.PHONY: run test lint proto proto-check bench docs install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy server clients/python/twofa_client tests bench
+	$(BIN)/mypy server clients/python/twofa_client tests bench tools
 
 # Generated code is checked in; `make proto-check` (run by CI) fails if it is stale.
 proto: install-dev
@@ -51,6 +51,10 @@ proto: install-dev
 
 proto-check: proto
 	git diff --exit-code -- clients/python/twofa server/twofa_server/store
+
+# The README's configuration table is generated from config.py (a test checks it).
+docs: install
+	$(BIN)/python tools/update_readme.py
 
 bench: install-dev
 	$(BIN)/python -m bench.run --report bench/README.md

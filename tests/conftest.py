@@ -7,14 +7,17 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from twofa_client import TwoFactorClient
 from twofa_server.app import Application, start
 from twofa_server.config import Settings
 from twofa_server.crypto import generate_keyring, write_keyring
 
+from .smtp_sink import PortZeroController, Serve, Sink
 from .support import FixedClock
 
 
@@ -73,3 +76,22 @@ def data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     write_keyring(data / "keyring", generate_keyring())
     return data
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Serve]:
+    """Starts aiosmtpd servers on free ports (returning the port); stops them afterwards."""
+    controllers: list[Controller] = []
+
+    def start(handler: Sink, **smtp_options: Any) -> int:
+        controller = PortZeroController(
+            handler, hostname="127.0.0.1", port=0, server_hostname="localhost", **smtp_options
+        )
+        controller.start()
+        controllers.append(controller)
+        port: int = controller.port
+        return port
+
+    yield start
+    for controller in controllers:
+        controller.stop()

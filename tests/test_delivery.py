@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import ipaddress
 import logging
 import mailbox
@@ -12,8 +9,7 @@ import socket
 import ssl
 import stat
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -21,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -42,11 +36,12 @@ from twofa_server.delivery import (
 )
 from twofa_server.delivery.console import MARKER
 
+from .smtp_sink import Serve, Sink
+
 NOW = 1_800_000_000.0
 CODE = "493817"
 BACKUP = ("ABCD-EFGH-JKLM", "NPQR-STUV-WXYZ", "2345-6789-ABCD")
-USER = "relay-user"
-PASSWORD = "correct horse battery staple"
+USER, PASSWORD = Sink.user, Sink.password
 STYLE = MailStyle(brand="Acme", sender_name="Acme Security", from_address="security@acme.example")
 
 
@@ -64,91 +59,6 @@ def body(message: EmailMessage, subtype: str) -> str:
     content = part.get_content()
     assert isinstance(content, str)
     return content
-
-
-# --- a real SMTP server ----------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    content: bytes
-    login: bytes | None  # who the session authenticated as, if anyone
-
-    def parsed(self) -> EmailMessage:
-        message = email.message_from_bytes(self.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        return message
-
-
-@dataclass
-class Sink:
-    """An aiosmtpd handler that keeps what it receives and every login attempted."""
-
-    rcpt_reply: str | None = None  # set to refuse every recipient with this reply
-    received: list[Received] = field(default_factory=list)
-    logins: list[str] = field(default_factory=list)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(
-            Received(
-                envelope.mail_from,
-                list(envelope.rcpt_tos),
-                envelope.content,
-                session.auth_data.login if session.authenticated else None,
-            )
-        )
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        login, password = auth_data.login.decode(), auth_data.password.decode()
-        self.logins.append(login)
-        # handled=False: aiosmtpd answers a failure with 535 5.7.8 itself.
-        ok = (login, password) == (USER, PASSWORD)
-        return AuthResult(success=ok, handled=False, auth_data=auth_data)
-
-
-class PortZeroController(Controller):
-    """Controller that binds port 0; aiosmtpd 1.4 would otherwise probe port 0 at start."""
-
-    def _trigger_server(self) -> None:
-        # Called once the server is listening, just before start() connects to it.
-        assert isinstance(self.server, asyncio.Server)
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
-
-
-Serve = Callable[..., int]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Starts aiosmtpd servers on free ports (returning the port); stops them afterwards."""
-    controllers: list[Controller] = []
-
-    def start(handler: Sink, **smtp_options: Any) -> int:
-        controller = PortZeroController(
-            handler, hostname="127.0.0.1", port=0, server_hostname="localhost", **smtp_options
-        )
-        controller.start()
-        controllers.append(controller)
-        port: int = controller.port
-        return port
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @dataclass(frozen=True)
@@ -253,9 +163,11 @@ def free_port() -> int:
 # --- SMTP -----------------------------------------------------------------------------
 
 
-def test_plain_smtp_delivers_a_rendered_login_code(serve: Serve, templates: Templates) -> None:
+def test_plain_smtp_delivers_a_rendered_login_code(
+    smtp_server: Serve, templates: Templates
+) -> None:
     sink = Sink()
-    port = serve(sink)
+    port = smtp_server(sink)
     mailer = SmtpMailer(SmtpSettings("127.0.0.1", port, security="none", timeout_seconds=2))
 
     mailer.send(templates.render(login_mail(), NOW))
@@ -281,10 +193,10 @@ def test_plain_smtp_delivers_a_rendered_login_code(serve: Serve, templates: Temp
 
 
 def test_starttls_with_login_delivers(
-    serve: Serve, pki: Pki, password_file: Path, templates: Templates
+    smtp_server: Serve, pki: Pki, password_file: Path, templates: Templates
 ) -> None:
     sink = Sink()
-    port = serve(
+    port = smtp_server(
         sink,
         tls_context=pki.server_context(),
         require_starttls=True,
@@ -310,14 +222,14 @@ def test_starttls_with_login_delivers(
 
 
 def test_a_wrong_password_is_a_transient_error(
-    serve: Serve, pki: Pki, tmp_path: Path, templates: Templates
+    smtp_server: Serve, pki: Pki, tmp_path: Path, templates: Templates
 ) -> None:
     # Transient (DeliveryError, not Permanent): the password belongs to the relay
     # configuration, not to the message. Once an operator fixes it and restarts, the
     # outbox can still deliver codes that have not expired; a permanent error would
     # drop every user's message while the relay is misconfigured.
     sink = Sink()
-    port = serve(
+    port = smtp_server(
         sink,
         tls_context=pki.server_context(),
         require_starttls=True,
@@ -341,11 +253,11 @@ def test_a_wrong_password_is_a_transient_error(
 
 
 def test_starttls_required_refuses_a_server_without_it(
-    serve: Serve, pki: Pki, password_file: Path, templates: Templates
+    smtp_server: Serve, pki: Pki, password_file: Path, templates: Templates
 ) -> None:
     # A server (or a man in the middle stripping STARTTLS) that offers AUTH in plaintext.
     sink = Sink()
-    port = serve(sink, authenticator=sink.authenticate, auth_require_tls=False)
+    port = smtp_server(sink, authenticator=sink.authenticate, auth_require_tls=False)
     mailer = SmtpMailer(
         SmtpSettings("127.0.0.1", port, "starttls", USER, password_file, 2, pki.ca_file)
     )
@@ -358,10 +270,10 @@ def test_starttls_required_refuses_a_server_without_it(
 
 
 def test_starttls_refuses_a_certificate_it_cannot_verify(
-    serve: Serve, pki: Pki, templates: Templates
+    smtp_server: Serve, pki: Pki, templates: Templates
 ) -> None:
     sink = Sink()
-    port = serve(sink, tls_context=pki.server_context(), require_starttls=True)
+    port = smtp_server(sink, tls_context=pki.server_context(), require_starttls=True)
     # No ca_file: the system CAs do not know the test CA.
     mailer = SmtpMailer(SmtpSettings("127.0.0.1", port, "starttls", timeout_seconds=2))
 
@@ -372,12 +284,12 @@ def test_starttls_refuses_a_certificate_it_cannot_verify(
 
 
 def test_implicit_tls_delivers(
-    serve: Serve, pki: Pki, password_file: Path, templates: Templates
+    smtp_server: Serve, pki: Pki, password_file: Path, templates: Templates
 ) -> None:
     sink = Sink()
     # auth_require_tls=False only because aiosmtpd 1.4 counts STARTTLS sessions as
     # encrypted but not implicit-TLS ones; this connection is TLS from the first byte.
-    port = serve(
+    port = smtp_server(
         sink,
         ssl_context=pki.server_context(),
         authenticator=sink.authenticate,
@@ -397,9 +309,9 @@ def test_implicit_tls_delivers(
     [("550 5.1.1 <alice@example.com>: no such user", True), ("450 4.2.0 greylisted", False)],
 )
 def test_a_refused_recipient_is_permanent_only_for_5xx(
-    serve: Serve, templates: Templates, reply: str, permanent: bool
+    smtp_server: Serve, templates: Templates, reply: str, permanent: bool
 ) -> None:
-    port = serve(Sink(rcpt_reply=reply))
+    port = smtp_server(Sink(rcpt_reply=reply))
     mailer = SmtpMailer(SmtpSettings("127.0.0.1", port, "none", timeout_seconds=2))
 
     with pytest.raises(DeliveryError) as caught:
