@@ -70,6 +70,10 @@ BASE: dict[str, dict[str, Any]] = {
     },
     "UnlockUser": {"tenant_id": TENANT, "user_id": USER},
     "DeleteUser": {"tenant_id": TENANT, "user_id": USER},
+    "BeginEmailSetup": {"tenant_id": TENANT, "user_id": USER, "email": "alice@example.com"},
+    "ConfirmEmailSetup": {"tenant_id": TENANT, "user_id": USER, "code": "123456"},
+    "SendLoginCode": {"tenant_id": TENANT, "user_id": USER},
+    "RegenerateBackupCodes": {"tenant_id": TENANT, "user_id": USER},
 }
 USER_RPCS = [rpc for rpc, fields in BASE.items() if "user_id" in fields]
 UNIMPLEMENTED = ["EvaluateLogin", "ListTrustedDevices", "RevokeTrustedDevices"]
@@ -199,7 +203,7 @@ def test_bad_ids_are_refused(
 
 def _text_cases() -> Iterator[Any]:
     # Code fields: the bad values carry CODE_MARK, which no error may repeat.
-    for rpc in ("ConfirmAuthenticatorSetup", "VerifyCode"):
+    for rpc in ("ConfirmAuthenticatorSetup", "ConfirmEmailSetup", "VerifyCode"):
         code_values = {
             "empty": ("", "is required"),
             "65-chars": ((CODE_MARK * 11)[:65], "too long"),
@@ -240,6 +244,34 @@ def test_bad_text_fields_are_refused(
     assert_violation(error, field, *fragments)
     if field == "code":
         assert_not_echoed(error, CODE_MARK)
+
+
+def _email_cases() -> Iterator[Any]:
+    bad = {
+        "no-at-sign": "alice.example.com",
+        "255-chars": "a" * 243 + "@example.com",
+        "two-at-signs": "a@b@example.com",
+        "space": "alice smith@example.com",
+        "no-dot-in-domain": "alice@localhost",
+        **{name: f"ali{ch}ce@example.com" for name, ch in CONTROL_CHARS.items()},
+    }
+    fields = (
+        ("BeginEmailSetup", "email"),
+        ("ConfirmAuthenticatorSetup", "notify_email"),
+        ("RegenerateBackupCodes", "notify_email"),
+    )
+    for rpc, field in fields:
+        for name, value in bad.items():
+            yield pytest.param(rpc, field, value, id=f"{rpc}-{field}-{name}")
+    yield pytest.param("BeginEmailSetup", "email", "", id="BeginEmailSetup-email-empty")
+
+
+@pytest.mark.parametrize(("rpc", "field", "value"), list(_email_cases()))
+@pytest.mark.usefixtures("seeded")
+def test_bad_email_addresses_are_refused(
+    app: Application, client: TwoFactorClient, rpc: str, field: str, value: str
+) -> None:
+    assert_violation(invalid(app, client, rpc, **{field: value}), field, "at most 254 characters")
 
 
 @pytest.mark.parametrize(
@@ -511,6 +543,36 @@ def test_begin_authenticator_setup_when_the_policy_allows_only_email(
     )
     assert_precondition(error, "METHOD_NOT_ALLOWED", "AUTHENTICATOR_APP")
     assert "AUTHENTICATOR_APP" in error.message
+
+
+@pytest.mark.parametrize(
+    ("rpc", "user", "kind", "subject"),
+    [
+        pytest.param("ConfirmEmailSetup", USER, "NO_PENDING_SETUP", "EMAIL", id="confirm-email"),
+        pytest.param("SendLoginCode", USER, "METHOD_NOT_ENABLED", "EMAIL", id="send-no-email"),
+        pytest.param("RegenerateBackupCodes", "nobody", "NOT_ENROLLED", "user", id="regen"),
+    ],
+)
+@pytest.mark.usefixtures("seeded")
+def test_email_and_backup_rpcs_in_the_wrong_state(
+    app: Application, client: TwoFactorClient, rpc: str, user: str, kind: str, subject: str
+) -> None:
+    # The seeded user has the app (its backup codes were issued) and no email.
+    if rpc == "VerifyCode":
+        assert client.disable_method(TENANT, USER, Method.AUTHENTICATOR_APP).changed
+        client.begin_authenticator_setup(TENANT, USER, account_name="x")  # pending only
+        error = refused(
+            app,
+            client,
+            FailedPrecondition,
+            rpc,
+            method=pb.METHOD_BACKUP_CODE,
+            code="ABCD-EFGH-JKLM",
+        )
+        assert_precondition(error, "NOT_ENROLLED", "user")
+        return
+    error = refused(app, client, FailedPrecondition, rpc, user_id=user)
+    assert_precondition(error, kind, subject)
 
 
 # ---------------------------------------------------------------------- UNIMPLEMENTED
