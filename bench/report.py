@@ -28,6 +28,8 @@ class TwofaRun:
     peak_rss: int
     data_bytes_after: int
     profile: Profile | None
+    # `rows` plus any unreported runs (under py-spy): every answer is checked.
+    checked: list[Row]
 
 
 @dataclass(frozen=True, slots=True)

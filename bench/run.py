@@ -35,7 +35,7 @@ from .process import (
 from .procstat import cpu_model, filesystem_of
 from .scenarios import SCENARIOS
 from .servers import available_styles
-from .stats import Measurement, Row, group_rounds
+from .stats import Measurement, Row, combine, group_rounds
 from .users import Population
 
 TENANT = "bench"
@@ -100,7 +100,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add(
         "--compare-server-styles",
         action="store_true",
-        help="also measure bare health Check on thread-pool and grpc.aio servers",
+        help="also measure health Check on thread-pool and grpc.aio servers",
     )
     add("--workers", type=int, help="twofa's worker threads (default: the server's default)")
     add("--profile", choices=tuple(SCENARIOS), help="py-spy the server during this scenario")
@@ -111,6 +111,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--rounds must be from 1 to 9")
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    if args.profile and pyspy.find_py_spy() is None:
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
     return args
 
 
@@ -152,17 +154,21 @@ def _run_jobs(
 
 def _profile(
     generator: LoadGenerator, server: RunningServer, plan: Plan, scenario: str, tmp: Path
-) -> pyspy.Profile:
-    """Two extra runs of `scenario` at the highest concurrency, under py-spy."""
+) -> tuple[pyspy.Profile, list[Measurement]]:
+    """Two extra runs of `scenario` at the highest concurrency, under py-spy.
+
+    Their measurements are returned only so that their errors and wrong answers
+    are counted like any other's; their numbers are not reported.
+    """
     busiest = max(plan.concurrency)
     job = Job(server.address, server.pid, scenario, busiest, plan.duration, 0.0)
-    outputs = {}
+    outputs, measured = {}, []
     for gil in (False, True):
         out = tmp / f"py-spy-{'gil' if gil else 'busy'}.txt"
         with pyspy.recording(server.pid, plan.duration, out, gil=gil):
-            generator.run(job)
+            measured += _run_jobs(generator, [job], {server.address: "twofa under py-spy"})
         outputs[gil] = out
-    return pyspy.summarise(outputs[False], outputs[True], plan.duration)
+    return pyspy.summarise(outputs[False], outputs[True], plan.duration), measured
 
 
 def _measure_twofa(
@@ -182,15 +188,20 @@ def _measure_twofa(
         jobs = plan.jobs([server], plan.scenarios)
         rows = group_rounds(_run_jobs(generator, jobs, {address: "twofa"}))
         peak_rss = server.peak_rss_bytes()
-        spied = _profile(generator, server, plan, args.profile, tmp) if args.profile else None
+        spied: pyspy.Profile | None = None
+        unreported: list[Measurement] = []
+        if args.profile:
+            spied, unreported = _profile(generator, server, plan, args.profile, tmp)
     data_bytes_after = (data_dir / "data.mdb").stat().st_size
-    return report.TwofaRun(load, floor, rows, peak_rss, data_bytes_after, spied)
+    # Rows of the profiled runs join the error count, not the tables.
+    checked = rows + [combine([m]) for m in unreported]
+    return report.TwofaRun(load, floor, rows, peak_rss, data_bytes_after, spied, checked)
 
 
 def _compare_styles(
     generator: LoadGenerator, plan: Plan, tmp: Path
 ) -> tuple[list[Row], dict[str, str]]:
-    """Bare health Check on every server style, all up at once and measured in turns."""
+    """Health Check on every server style, all up at once and measured in turns."""
     labels: dict[str, str] = {}
     with ExitStack() as stack:
         servers = []
@@ -242,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _write(args, blocks)
     failed = [
         row
-        for row in run.rows + (styles[0] if styles else [])
+        for row in run.checked + (styles[0] if styles else [])
         if row.best.error_count or row.best.mismatches
     ]
     failed_floor = [row for row in run.floor if row.mismatches]
