@@ -21,6 +21,7 @@ from ..core.models import (
     UserStatus,
     Verdict,
 )
+from ..core.policy import policy_numbers
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -114,17 +115,7 @@ def user_status_to_pb(status: UserStatus) -> pb.UserStatus:
 
 
 def policy_to_pb(policy: Policy) -> pb.Policy:
-    return pb.Policy(
-        enforcement=enum_number(policy.enforcement),
-        frequency=enum_number(policy.frequency),
-        trusted_device_days=policy.trusted_device_days,
-        max_attempts=policy.max_attempts,
-        warn_after_failures=policy.warn_after_failures,
-        lockout_seconds=policy.lockout_seconds,
-        warning_text=policy.warning_text,
-        email_code_ttl_seconds=policy.email_code_ttl_seconds,
-        allowed_methods=[enum_number(m) for m in policy.allowed_methods],
-    )
+    return pb.Policy(**policy_numbers(policy))
 
 
 def policy_from_pb(message: pb.Policy) -> Policy:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable
+from typing import Any
 
 from .models import SETUP_METHODS, Enforcement, Frequency, Method, Policy
 from .validation import Violations
@@ -82,6 +84,20 @@ def check_update_mask(violations: Violations, mask: Iterable[str]) -> None:
             violations.add(
                 "update_mask", f"names unknown field {name!r}; allowed: " + ", ".join(POLICY_FIELDS)
             )
+
+
+def policy_numbers(policy: Policy) -> dict[str, Any]:
+    """The policy's fields as plain numbers and text (enums by value), e.g. for an encoding."""
+    return {
+        name: (
+            value.value
+            if isinstance(value, enum.Enum)
+            else [m.value for m in value]
+            if name == "allowed_methods"
+            else value
+        )
+        for name, value in ((f, getattr(policy, f)) for f in POLICY_FIELDS)
+    }
 
 
 def allowed_setup_methods(policy: Policy) -> tuple[Method, ...]:

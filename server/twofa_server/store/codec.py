@@ -20,6 +20,7 @@ from ..core.models import (
     QueuedMail,
     UserState,
 )
+from ..core.policy import policy_numbers
 from ..crypto import Sealer
 from . import records_pb2 as pb
 from .keys import sealed_field_context
@@ -192,18 +193,7 @@ class RecordCodec:
 
 
 def encode_policy(policy: Policy) -> bytes:
-    return pb.PolicyRecord(
-        schema=SCHEMA,
-        enforcement=policy.enforcement.value,
-        frequency=policy.frequency.value,
-        trusted_device_days=policy.trusted_device_days,
-        max_attempts=policy.max_attempts,
-        warn_after_failures=policy.warn_after_failures,
-        lockout_seconds=policy.lockout_seconds,
-        warning_text=policy.warning_text,
-        email_code_ttl_seconds=policy.email_code_ttl_seconds,
-        allowed_methods=[m.value for m in policy.allowed_methods],
-    ).SerializeToString()
+    return pb.PolicyRecord(schema=SCHEMA, **policy_numbers(policy)).SerializeToString()
 
 
 def decode_policy(data: bytes) -> Policy:
