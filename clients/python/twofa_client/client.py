@@ -267,12 +267,20 @@ class TwoFactorClient:
     # ------------------------------------------------------------ recovery and devices
 
     def regenerate_backup_codes(
-        self, tenant_id: str, user_id: str, *, timeout: float | None = None
+        self,
+        tenant_id: str,
+        user_id: str,
+        *,
+        notify_email: str = "",
+        timeout: float | None = None,
     ) -> BackupCodes:
-        """Replace the user's backup codes and return the new set (shown once); raises
-        FailedPrecondition when no method is enabled, or another TwoFactorError.
+        """Replace the user's backup codes and return the new set (shown once); they are
+        emailed to the enabled address, else to `notify_email`. Raises FailedPrecondition
+        when no method is enabled, or another TwoFactorError.
         """
-        req = pb.RegenerateBackupCodesRequest(tenant_id=tenant_id, user_id=user_id)
+        req = pb.RegenerateBackupCodesRequest(
+            tenant_id=tenant_id, user_id=user_id, notify_email=notify_email
+        )
         return cv.backup_codes(self._call(self._stub.RegenerateBackupCodes, req, timeout))
 
     def list_trusted_devices(

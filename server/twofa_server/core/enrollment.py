@@ -113,6 +113,7 @@ class EnrollmentUseCases(UseCaseContext):
         now = self._clock.now()
 
         def work(tx: Transaction) -> SetupConfirmation:
+            require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
             state = tx.get_user(user) or UserState()
             if not state.authenticator.pending_live(now):
                 raise _no_pending_setup(Method.AUTHENTICATOR_APP)
@@ -179,6 +180,7 @@ class EnrollmentUseCases(UseCaseContext):
         now = self._clock.now()
 
         def work(tx: Transaction) -> SetupConfirmation:
+            require_allowed(self._policy(tx, user.tenant_id), Method.EMAIL)
             state = tx.get_user(user) or UserState()
             if not state.email.pending_live(now):
                 raise _no_pending_setup(Method.EMAIL)

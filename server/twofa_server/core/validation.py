@@ -108,9 +108,9 @@ def is_email_address(value: str) -> bool:
     labels = domain.split(".")
     return (
         len(local) <= 64
-        and _EMAIL_LOCAL.match(local) is not None
+        and _EMAIL_LOCAL.fullmatch(local) is not None
         and len(labels) >= 2
-        and all(_EMAIL_DOMAIN_LABEL.match(label) for label in labels)
+        and all(_EMAIL_DOMAIN_LABEL.fullmatch(label) for label in labels)
         and not labels[-1].isdigit()
     )
 
@@ -121,7 +121,7 @@ def check_email(violations: Violations, field: str, value: str, *, required: boo
             violations.add(field, f"is required; {_EMAIL_RULE}")
     elif len(value) > MAX_EMAIL_CHARS:
         violations.add(field, f"is too long; {_EMAIL_RULE}")
-    elif not is_email_address(value):
+    elif has_control_characters(value) or not is_email_address(value):
         violations.add(field, f"is not a valid address; {_EMAIL_RULE}")
 
 

@@ -156,6 +156,8 @@ class VerificationUseCases(UseCaseContext):
                 candidates: tuple[Method, ...] = (Method.BACKUP_CODE,)
             elif looks_like_six_digits(code):
                 candidates = tuple(m for m in enabled if policy.allows(m))
+                if not candidates:
+                    require_allowed(policy, enabled[0])  # says which method is not allowed
             else:
                 candidates = ()
             if not candidates:

@@ -119,7 +119,8 @@ class LmdbStore:
             sync=True,  # durability: a commit is on disk before write() returns
             metasync=True,
             readahead=False,  # random access to many users: do not pull in neighbours
-            meminit=False,
+            # meminit stays on: LMDB zeroes new pages, so stale process memory (codes,
+            # addresses) never lands in the file.
         )
         with self._env.begin(write=True) as txn:
             self._dbs = {name: self._env.open_db(name, txn=txn) for name in keys.ALL_DATABASES}
