@@ -30,8 +30,8 @@ def never_delivering(settings: Settings, clock: FixedClock) -> Iterator[Mailroom
     """twofa whose SMTP port never answers, giving up after three attempts."""
     down = smtp_settings(settings, free_port())
     room = Mailroom(
-        replace(down, mail_retry=RetryPolicy(max_attempts=3, base_seconds=1)), clock, sink=None
-    )  # type: ignore[arg-type]
+        replace(down, mail_retry=RetryPolicy(max_attempts=3, base_seconds=1)), clock, Sink()
+    )
     yield room
     room.close()
 
