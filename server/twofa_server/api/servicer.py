@@ -1,12 +1,6 @@
-"""TwoFactorService over gRPC: each method converts, calls one use case, converts back.
-
-RPCs whose use cases have not landed yet keep the generated base class's
-UNIMPLEMENTED answer.
-"""
+"""TwoFactorService over gRPC: each method converts, calls one use case, converts back."""
 
 from __future__ import annotations
-
-from typing import NoReturn
 
 import grpc
 
@@ -17,6 +11,7 @@ from .. import qr
 from ..core import otp
 from ..core.service import TwoFactorService
 from .convert import (
+    duration,
     enum_number,
     method_from_pb,
     policy_from_pb,
@@ -28,13 +23,6 @@ from .convert import (
 )
 
 Context = grpc.ServicerContext
-
-
-def _not_yet(name: str, context: Context) -> NoReturn:
-    context.abort(
-        grpc.StatusCode.UNIMPLEMENTED, f"{name} is not implemented in this version of twofa"
-    )
-    raise AssertionError("abort returned")  # abort always raises
 
 
 class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
@@ -105,13 +93,59 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
 
     def VerifyCode(self, request: pb.VerifyCodeRequest, context: Context) -> pb.VerifyCodeResponse:
         verification = self._service.verify_code(
-            user_ref(request), request.code, method_from_pb(request.method), request.device_label
+            user_ref(request),
+            request.code,
+            method_from_pb(request.method),
+            request.remember_device,
+            request.device_label,
         )
         return pb.VerifyCodeResponse(
             **verdict_fields(verification.verdict),
             method=enum_number(verification.verdict.method),
             backup_codes_remaining=verification.backup_codes_remaining,
+            device_token=verification.device_token,
+            device_token_expires_at=timestamp(verification.device_token_expires_at),
+            device_token_status=enum_number(verification.device_token_status),
         )
+
+    def EvaluateLogin(
+        self, request: pb.EvaluateLoginRequest, context: Context
+    ) -> pb.EvaluateLoginResponse:
+        evaluation = self._service.evaluate_login(user_ref(request), request.device_token)
+        return pb.EvaluateLoginResponse(
+            decision=enum_number(evaluation.decision),
+            reason=enum_number(evaluation.reason),
+            available_methods=[enum_number(m) for m in evaluation.available_methods],
+            backup_codes_remaining=evaluation.backup_codes_remaining,
+            locked_until=timestamp(evaluation.locked_until),
+            retry_after=duration(evaluation.retry_after),
+            device_expires_at=timestamp(evaluation.device_expires_at),
+        )
+
+    def ListTrustedDevices(
+        self, request: pb.ListTrustedDevicesRequest, context: Context
+    ) -> pb.ListTrustedDevicesResponse:
+        found = self._service.list_trusted_devices(user_ref(request))
+        return pb.ListTrustedDevicesResponse(
+            devices=[
+                pb.TrustedDevice(
+                    device_id=d.device_id,
+                    label=d.label,
+                    created_at=timestamp(d.created_at),
+                    last_used_at=timestamp(d.last_used_at),
+                    expires_at=timestamp(d.expires_at),
+                )
+                for d in found
+            ]
+        )
+
+    def RevokeTrustedDevices(
+        self, request: pb.RevokeTrustedDevicesRequest, context: Context
+    ) -> pb.RevokeTrustedDevicesResponse:
+        revoked = self._service.revoke_trusted_devices(
+            user_ref(request), request.device_id, request.all
+        )
+        return pb.RevokeTrustedDevicesResponse(revoked_count=revoked)
 
     def RegenerateBackupCodes(
         self, request: pb.RegenerateBackupCodesRequest, context: Context
@@ -146,18 +180,3 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
 
     def DeleteUser(self, request: pb.DeleteUserRequest, context: Context) -> pb.DeleteUserResponse:
         return pb.DeleteUserResponse(deleted=self._service.delete_user(user_ref(request)))
-
-    # --- not implemented yet: these answer UNIMPLEMENTED with a clear message ---------
-
-    def EvaluateLogin(self, request: pb.EvaluateLoginRequest, context: Context) -> NoReturn:
-        _not_yet("EvaluateLogin", context)
-
-    def ListTrustedDevices(
-        self, request: pb.ListTrustedDevicesRequest, context: Context
-    ) -> NoReturn:
-        _not_yet("ListTrustedDevices", context)
-
-    def RevokeTrustedDevices(
-        self, request: pb.RevokeTrustedDevicesRequest, context: Context
-    ) -> NoReturn:
-        _not_yet("RevokeTrustedDevices", context)

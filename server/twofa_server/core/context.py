@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from . import attempts as budget
-from . import email
+from . import devices, email
 from .codes import backup_code_digest, new_backup_codes
 from .errors import FailedPrecondition, RateLimited
 from .models import (
@@ -67,17 +67,15 @@ class UseCaseContext:
     def _policy(self, tx: Transaction, tenant_id: str) -> Policy:
         return tx.get_policy(tenant_id) or self._settings.default_policy
 
-    def _check_and_store(
+    def _check_code(
         self,
-        tx: Transaction,
-        user: UserRef,
         state: UserState,
         policy: Policy,
         now: float,
         method: Method,
         check: budget.CodeCheck,
     ) -> Verdict:
-        """Runs a code check under the attempt budget and stores the outcome either way.
+        """Runs a code check under the attempt budget; the caller stores `state` either way.
 
         The failure that uses up the budget also voids every outstanding email
         code, so a lockout cannot be sat out with a code in hand.
@@ -85,7 +83,6 @@ class UseCaseContext:
         verdict, state.attempts = budget.check_code(state.attempts, now, policy, method, check)
         if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
             email.void_codes(state.email)
-        tx.put_user(user, state)
         return verdict
 
     def _issue_backup_codes(
@@ -173,7 +170,7 @@ def status_of(state: UserState, now: float, policy: Policy) -> UserStatus:
         backup_codes_remaining=len(state.backup_codes),
         failed_attempts=budget.counted_failures(state.attempts, now, policy),
         locked_until=budget.locked_until(state.attempts, now),
-        trusted_device_count=0,
+        trusted_device_count=len(devices.live(state.devices, policy, now)),
     )
 
 

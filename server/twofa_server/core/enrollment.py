@@ -208,19 +208,23 @@ class EnrollmentUseCases(UseCaseContext):
         now: float,
         check: Callable[[], VerifyReason],
     ) -> SetupConfirmation:
-        """Checks a confirmation code under the budget; the first method brings backup codes."""
+        """Checks a confirmation code under the budget.
+
+        The first method brings backup codes; confirming a Reset (the method was
+        already enabled) revokes every trusted device, since the old factor may
+        be in someone else's hands.
+        """
         policy = self._policy(tx, user.tenant_id)
         first_method = not state.enabled_methods()
+        is_reset = method in state.enabled_methods()
+        verdict = self._check_code(state, policy, now, method, check)
         codes: tuple[str, ...] = ()
-
-        def confirm() -> VerifyReason:
-            nonlocal codes
-            reason = check()
-            if reason is VerifyReason.OK and first_method:
+        if verdict.accepted:
+            if first_method:
                 codes, _ = self._issue_backup_codes(tx, user, state, notify_email)
-            return reason
-
-        verdict = self._check_and_store(tx, user, state, policy, now, method, confirm)
+            if is_reset:
+                state.devices.clear()
+        tx.put_user(user, state)
         return SetupConfirmation(verdict, codes)
 
     # --- backup codes --------------------------------------------------------------------

@@ -44,6 +44,28 @@ class VerifyReason(enum.Enum):
     LOCKED = 8
 
 
+class DeviceTokenStatus(enum.Enum):
+    NOT_REQUESTED = 0
+    ISSUED = 1
+    POLICY_EVERY_LOGIN = 2
+    CODE_NOT_ACCEPTED = 3
+
+
+class LoginDecision(enum.Enum):
+    REQUIRED = 1
+    NOT_REQUIRED = 2
+    ENROLLMENT_REQUIRED = 3
+
+
+class LoginReason(enum.Enum):
+    NOT_ENROLLED_OPTIONAL = 1
+    NOT_ENROLLED_REQUIRED = 2
+    TRUSTED_DEVICE = 3
+    EVERY_LOGIN_POLICY = 4
+    DEVICE_NOT_TRUSTED = 5
+    LOCKED_OUT = 6
+
+
 class Enforcement(enum.Enum):
     # UNSPECIFIED stands for a value a request left out or that this version
     # does not know; policy validation refuses it.
@@ -140,6 +162,17 @@ class EmailMethod:
 
 
 @dataclass(slots=True)
+class TrustedDevice:
+    """A device the user chose to remember; only a keyed digest of its token is kept."""
+
+    device_id: str
+    digest: bytes
+    label: str
+    created_at: float
+    last_used_at: float
+
+
+@dataclass(slots=True)
 class Attempts:
     """The one failed-attempt budget shared by every code type."""
 
@@ -157,6 +190,7 @@ class UserState:
     email: EmailMethod = field(default_factory=EmailMethod)
     # Keyed digests of the unused backup codes.
     backup_codes: list[bytes] = field(default_factory=list)
+    devices: list[TrustedDevice] = field(default_factory=list)
 
     def enabled_methods(self) -> tuple[Method, ...]:
         enabled = []
@@ -263,10 +297,37 @@ class SetupConfirmation:
 
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """VerifyCode's answer: the verdict and what it leaves."""
+    """VerifyCode's answer: the verdict, what it leaves, and a device token if one was issued."""
 
     verdict: Verdict
     backup_codes_remaining: int
+    device_token_status: DeviceTokenStatus = DeviceTokenStatus.NOT_REQUESTED
+    device_token: str = ""
+    device_token_expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginEvaluation:
+    """EvaluateLogin's answer."""
+
+    decision: LoginDecision
+    reason: LoginReason
+    available_methods: tuple[Method, ...]
+    backup_codes_remaining: int
+    locked_until: float | None = None
+    retry_after: float | None = None
+    device_expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """A trusted device as ListTrustedDevices shows it (never its token)."""
+
+    device_id: str
+    label: str
+    created_at: float
+    last_used_at: float
+    expires_at: float
 
 
 @dataclass(frozen=True, slots=True)

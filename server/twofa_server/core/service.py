@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from .context import ServiceSettings, status_of
 from .enrollment import EnrollmentUseCases
+from .logins import LoginUseCases
 from .models import (
     SETUP_METHODS,
     Attempts,
@@ -30,7 +31,7 @@ from .verification import VerificationUseCases
 __all__ = ["ServiceSettings", "TwoFactorService"]
 
 
-class TwoFactorService(EnrollmentUseCases, VerificationUseCases):
+class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
     """Enrollment, verification and administration of users' second factors."""
 
     # --- status ------------------------------------------------------------------------
@@ -50,7 +51,8 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases):
     def disable_method(self, user: UserRef, method: Method) -> tuple[bool, UserStatus]:
         """Turns a method off (enabled or pending); returns whether anything changed.
 
-        When no method is left enabled, the backup codes go too.
+        Every trusted device is revoked; when no method is left enabled, the
+        backup codes go too.
         """
         violations = Violations()
         check_user(violations, user)
@@ -75,6 +77,7 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases):
                 state.backup_codes = []
             changed = (state.enabled_methods(), state.authenticator, state.email) != before
             if changed:
+                state.devices.clear()
                 tx.put_user(user, state)
             return changed, status_of(state, now, self._policy(tx, user.tenant_id))
 

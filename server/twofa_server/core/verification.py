@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import authenticator, email
+from . import authenticator, devices, email
 from .codes import (
     backup_code_digest,
     email_code_digest,
@@ -17,13 +17,16 @@ from .context import UseCaseContext, require_allowed, require_send_allowed, with
 from .errors import FailedPrecondition
 from .models import (
     CodeSent,
+    DeviceTokenStatus,
     EmailCode,
     Mail,
     MailKind,
     Method,
     Policy,
+    TrustedDevice,
     UserRef,
     UserState,
+    Verdict,
     Verification,
     VerifyReason,
 )
@@ -90,12 +93,16 @@ class VerificationUseCases(UseCaseContext):
         user: UserRef,
         code: str,
         method: Method = Method.UNSPECIFIED,
+        remember_device: bool = False,
         device_label: str = "",
     ) -> Verification:
         """Checks a code under the attempt budget; a wrong code is a verdict, not an error.
 
         Args:
             method: what the code is; UNSPECIFIED infers it from the code's shape.
+            remember_device: issue a trusted-device token if the code is accepted
+                and the tenant's policy trusts devices.
+            device_label: how the device shows in ListTrustedDevices.
 
         Raises:
             FailedPrecondition: the user has no enabled method, or not the one named.
@@ -108,6 +115,7 @@ class VerificationUseCases(UseCaseContext):
         )
         violations.raise_if_any()
         normalized = normalize_code(code)
+        label = device_label
         now = self._clock.now()
 
         def work(tx: Transaction) -> Verification:
@@ -129,10 +137,39 @@ class VerificationUseCases(UseCaseContext):
                 used, reason = min(failures, key=lambda f: _REASON_RANK.index(f[1]))
                 return reason
 
-            verdict = self._check_and_store(tx, user, state, policy, now, used, check_all)
-            return Verification(with_method(verdict, used), len(state.backup_codes))
+            verdict = with_method(self._check_code(state, policy, now, used, check_all), used)
+            status, token, expires = DeviceTokenStatus.NOT_REQUESTED, "", None
+            if remember_device:
+                status, token, expires = self._remember(state, user, policy, verdict, label, now)
+            tx.put_user(user, state)
+            return Verification(verdict, len(state.backup_codes), status, token, expires)
 
         return self._store.write(work)
+
+    def _remember(
+        self,
+        state: UserState,
+        user: UserRef,
+        policy: Policy,
+        verdict: Verdict,
+        label: str,
+        now: float,
+    ) -> tuple[DeviceTokenStatus, str, float | None]:
+        """Issues a trusted-device token after an accepted code, if the policy trusts devices."""
+        if not verdict.accepted:
+            return DeviceTokenStatus.CODE_NOT_ACCEPTED, "", None
+        if not devices.trusts(policy):
+            return DeviceTokenStatus.POLICY_EVERY_LOGIN, "", None
+        token, raw = devices.new_token(self._random)
+        device = TrustedDevice(
+            device_id=self._random.token_bytes(8).hex(),
+            digest=devices.token_digest(self._hasher, user, raw),
+            label=label,
+            created_at=now,
+            last_used_at=now,
+        )
+        devices.add(state.devices, device)
+        return DeviceTokenStatus.ISSUED, token, devices.expires_at(device, policy)
 
     def _checks(
         self,

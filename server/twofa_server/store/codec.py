@@ -18,6 +18,7 @@ from ..core.models import (
     Method,
     Policy,
     QueuedMail,
+    TrustedDevice,
     UserState,
 )
 from ..core.policy import policy_numbers
@@ -100,6 +101,16 @@ class RecordCodec:
                 sent_at_ms=[_ms(sent) for sent in mail.sent_at],
             ),
             backup_code_digests=state.backup_codes,
+            devices=[
+                pb.TrustedDeviceRecord(
+                    device_id=d.device_id,
+                    digest=d.digest,
+                    label=d.label,
+                    created_at_ms=_ms(d.created_at),
+                    last_used_at_ms=_ms(d.last_used_at),
+                )
+                for d in state.devices
+            ],
         )
         return record.SerializeToString()
 
@@ -132,6 +143,16 @@ class RecordCodec:
                 sent_at=[_seconds(sent) for sent in mail.sent_at_ms],
             ),
             backup_codes=list(record.backup_code_digests),
+            devices=[
+                TrustedDevice(
+                    d.device_id,
+                    d.digest,
+                    d.label,
+                    _seconds(d.created_at_ms),
+                    _seconds(d.last_used_at_ms),
+                )
+                for d in record.devices
+            ],
         )
 
     # --- queued mail -----------------------------------------------------------------------

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n twofa_server/store/records.proto\x12\x0etwofa.store.v1\"\xd2\x01\n\nUserRecord\x12\x0e\n\x06schema\x18\x01 \x01(\r\x12:\n\rauthenticator\x18\x02 \x01(\x0b\x32#.twofa.store.v1.AuthenticatorRecord\x12/\n\x08\x61ttempts\x18\x03 \x01(\x0b\x32\x1d.twofa.store.v1.AttemptRecord\x12*\n\x05\x65mail\x18\x04 \x01(\x0b\x32\x1b.twofa.store.v1.EmailRecord\x12\x1b\n\x13\x62\x61\x63kup_code_digests\x18\x05 \x03(\x0c\"\x94\x01\n\x13\x41uthenticatorRecord\x12\x15\n\rsealed_secret\x18\x01 \x01(\x0c\x12\x11\n\tlast_step\x18\x02 \x01(\x03\x12\x15\n\renabled_at_ms\x18\x03 \x01(\x03\x12\x1d\n\x15sealed_pending_secret\x18\x04 \x01(\x0c\x12\x1d\n\x15pending_expires_at_ms\x18\x05 \x01(\x03\"V\n\rAttemptRecord\x12\x10\n\x08\x66\x61ilures\x18\x01 \x01(\r\x12\x1a\n\x12last_failure_at_ms\x18\x02 \x01(\x03\x12\x17\n\x0flocked_until_ms\x18\x03 \x01(\x03\"\xf9\x01\n\x0b\x45mailRecord\x12\x16\n\x0esealed_address\x18\x01 \x01(\x0c\x12\x15\n\renabled_at_ms\x18\x02 \x01(\x03\x12\x1e\n\x16sealed_pending_address\x18\x03 \x01(\x0c\x12\x1d\n\x15pending_expires_at_ms\x18\x04 \x01(\x03\x12\x33\n\nsetup_code\x18\x05 \x01(\x0b\x32\x1f.twofa.store.v1.EmailCodeRecord\x12\x33\n\nlogin_code\x18\x06 \x01(\x0b\x32\x1f.twofa.store.v1.EmailCodeRecord\x12\x12\n\nsent_at_ms\x18\x07 \x03(\x03\"8\n\x0f\x45mailCodeRecord\x12\x0e\n\x06\x64igest\x18\x01 \x01(\x0c\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\"\xca\x01\n\x0cOutboxRecord\x12\x0e\n\x06schema\x18\x01 \x01(\r\x12\x10\n\x08user_key\x18\x02 \x01(\x0c\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x18\n\x10sealed_recipient\x18\x04 \x01(\x0c\x12\x14\n\x0csealed_codes\x18\x05 \x01(\x0c\x12\x15\n\rexpires_at_ms\x18\x06 \x01(\x03\x12\x15\n\rcreated_at_ms\x18\x07 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x1a\n\x12next_attempt_at_ms\x18\t \x01(\x03\"\xfe\x01\n\x0cPolicyRecord\x12\x0e\n\x06schema\x18\x01 \x01(\r\x12\x13\n\x0b\x65nforcement\x18\x02 \x01(\x05\x12\x11\n\tfrequency\x18\x03 \x01(\x05\x12\x1b\n\x13trusted_device_days\x18\x04 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x1b\n\x13warn_after_failures\x18\x06 \x01(\x05\x12\x17\n\x0flockout_seconds\x18\x07 \x01(\x05\x12\x14\n\x0cwarning_text\x18\x08 \x01(\t\x12\x1e\n\x16\x65mail_code_ttl_seconds\x18\t \x01(\x05\x12\x17\n\x0f\x61llowed_methods\x18\n \x03(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n twofa_server/store/records.proto\x12\x0etwofa.store.v1\"\x88\x02\n\nUserRecord\x12\x0e\n\x06schema\x18\x01 \x01(\r\x12:\n\rauthenticator\x18\x02 \x01(\x0b\x32#.twofa.store.v1.AuthenticatorRecord\x12/\n\x08\x61ttempts\x18\x03 \x01(\x0b\x32\x1d.twofa.store.v1.AttemptRecord\x12*\n\x05\x65mail\x18\x04 \x01(\x0b\x32\x1b.twofa.store.v1.EmailRecord\x12\x1b\n\x13\x62\x61\x63kup_code_digests\x18\x05 \x03(\x0c\x12\x34\n\x07\x64\x65vices\x18\x06 \x03(\x0b\x32#.twofa.store.v1.TrustedDeviceRecord\"w\n\x13TrustedDeviceRecord\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12\r\n\x05label\x18\x03 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x04 \x01(\x03\x12\x17\n\x0flast_used_at_ms\x18\x05 \x01(\x03\"\x94\x01\n\x13\x41uthenticatorRecord\x12\x15\n\rsealed_secret\x18\x01 \x01(\x0c\x12\x11\n\tlast_step\x18\x02 \x01(\x03\x12\x15\n\renabled_at_ms\x18\x03 \x01(\x03\x12\x1d\n\x15sealed_pending_secret\x18\x04 \x01(\x0c\x12\x1d\n\x15pending_expires_at_ms\x18\x05 \x01(\x03\"V\n\rAttemptRecord\x12\x10\n\x08\x66\x61ilures\x18\x01 \x01(\r\x12\x1a\n\x12last_failure_at_ms\x18\x02 \x01(\x03\x12\x17\n\x0flocked_until_ms\x18\x03 \x01(\x03\"\xf9\x01\n\x0b\x45mailRecord\x12\x16\n\x0esealed_address\x18\x01 \x01(\x0c\x12\x15\n\renabled_at_ms\x18\x02 \x01(\x03\x12\x1e\n\x16sealed_pending_address\x18\x03 \x01(\x0c\x12\x1d\n\x15pending_expires_at_ms\x18\x04 \x01(\x03\x12\x33\n\nsetup_code\x18\x05 \x01(\x0b\x32\x1f.twofa.store.v1.EmailCodeRecord\x12\x33\n\nlogin_code\x18\x06 \x01(\x0b\x32\x1f.twofa.store.v1.EmailCodeRecord\x12\x12\n\nsent_at_ms\x18\x07 \x03(\x03\"8\n\x0f\x45mailCodeRecord\x12\x0e\n\x06\x64igest\x18\x01 \x01(\x0c\x12\x15\n\rexpires_at_ms\x18\x02 \x01(\x03\"\xca\x01\n\x0cOutboxRecord\x12\x0e\n\x06schema\x18\x01 \x01(\r\x12\x10\n\x08user_key\x18\x02 \x01(\x0c\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x18\n\x10sealed_recipient\x18\x04 \x01(\x0c\x12\x14\n\x0csealed_codes\x18\x05 \x01(\x0c\x12\x15\n\rexpires_at_ms\x18\x06 \x01(\x03\x12\x15\n\rcreated_at_ms\x18\x07 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x1a\n\x12next_attempt_at_ms\x18\t \x01(\x03\"\xfe\x01\n\x0cPolicyRecord\x12\x0e\n\x06schema\x18\x01 \x01(\r\x12\x13\n\x0b\x65nforcement\x18\x02 \x01(\x05\x12\x11\n\tfrequency\x18\x03 \x01(\x05\x12\x1b\n\x13trusted_device_days\x18\x04 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x1b\n\x13warn_after_failures\x18\x06 \x01(\x05\x12\x17\n\x0flockout_seconds\x18\x07 \x01(\x05\x12\x14\n\x0cwarning_text\x18\x08 \x01(\t\x12\x1e\n\x16\x65mail_code_ttl_seconds\x18\t \x01(\x05\x12\x17\n\x0f\x61llowed_methods\x18\n \x03(\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,17 +32,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'twofa_server.store.records_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_USERRECORD']._serialized_start=53
-  _globals['_USERRECORD']._serialized_end=263
-  _globals['_AUTHENTICATORRECORD']._serialized_start=266
-  _globals['_AUTHENTICATORRECORD']._serialized_end=414
-  _globals['_ATTEMPTRECORD']._serialized_start=416
-  _globals['_ATTEMPTRECORD']._serialized_end=502
-  _globals['_EMAILRECORD']._serialized_start=505
-  _globals['_EMAILRECORD']._serialized_end=754
-  _globals['_EMAILCODERECORD']._serialized_start=756
-  _globals['_EMAILCODERECORD']._serialized_end=812
-  _globals['_OUTBOXRECORD']._serialized_start=815
-  _globals['_OUTBOXRECORD']._serialized_end=1017
-  _globals['_POLICYRECORD']._serialized_start=1020
-  _globals['_POLICYRECORD']._serialized_end=1274
+  _globals['_USERRECORD']._serialized_end=317
+  _globals['_TRUSTEDDEVICERECORD']._serialized_start=319
+  _globals['_TRUSTEDDEVICERECORD']._serialized_end=438
+  _globals['_AUTHENTICATORRECORD']._serialized_start=441
+  _globals['_AUTHENTICATORRECORD']._serialized_end=589
+  _globals['_ATTEMPTRECORD']._serialized_start=591
+  _globals['_ATTEMPTRECORD']._serialized_end=677
+  _globals['_EMAILRECORD']._serialized_start=680
+  _globals['_EMAILRECORD']._serialized_end=929
+  _globals['_EMAILCODERECORD']._serialized_start=931
+  _globals['_EMAILCODERECORD']._serialized_end=987
+  _globals['_OUTBOXRECORD']._serialized_start=990
+  _globals['_OUTBOXRECORD']._serialized_end=1192
+  _globals['_POLICYRECORD']._serialized_start=1195
+  _globals['_POLICYRECORD']._serialized_end=1449
 # @@protoc_insertion_point(module_scope)

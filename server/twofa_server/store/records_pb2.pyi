@@ -7,18 +7,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UserRecord(_message.Message):
-    __slots__ = ("schema", "authenticator", "attempts", "email", "backup_code_digests")
+    __slots__ = ("schema", "authenticator", "attempts", "email", "backup_code_digests", "devices")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     AUTHENTICATOR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     BACKUP_CODE_DIGESTS_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
     schema: int
     authenticator: AuthenticatorRecord
     attempts: AttemptRecord
     email: EmailRecord
     backup_code_digests: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ..., email: _Optional[_Union[EmailRecord, _Mapping]] = ..., backup_code_digests: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    devices: _containers.RepeatedCompositeFieldContainer[TrustedDeviceRecord]
+    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ..., email: _Optional[_Union[EmailRecord, _Mapping]] = ..., backup_code_digests: _Optional[_Iterable[bytes]] = ..., devices: _Optional[_Iterable[_Union[TrustedDeviceRecord, _Mapping]]] = ...) -> None: ...
+
+class TrustedDeviceRecord(_message.Message):
+    __slots__ = ("device_id", "digest", "label", "created_at_ms", "last_used_at_ms")
+    DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    device_id: str
+    digest: bytes
+    label: str
+    created_at_ms: int
+    last_used_at_ms: int
+    def __init__(self, device_id: _Optional[str] = ..., digest: _Optional[bytes] = ..., label: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., last_used_at_ms: _Optional[int] = ...) -> None: ...
 
 class AuthenticatorRecord(_message.Message):
     __slots__ = ("sealed_secret", "last_step", "enabled_at_ms", "sealed_pending_secret", "pending_expires_at_ms")

@@ -1,0 +1,85 @@
+"""Trusted devices: "remember this device" tokens, their expiry, eviction and lookup.
+
+A token is 32 random bytes, handed to the application once (URL-safe base64) to
+keep in a cookie; twofa keeps only a keyed digest bound to the user. A device is
+trusted while `now < created + trusted_device_days` of the tenant's *current*
+policy, and never while the policy asks at every login.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from .models import Frequency, Policy, TrustedDevice, UserRef
+from .ports import Hasher, Random
+
+TOKEN_BYTES = 32
+MAX_TOKEN_CHARS = 256
+MAX_DEVICES_PER_USER = 50
+# last_used_at is refreshed at most this often, so that a login with a trusted
+# device is a read, not a durable write, almost every time.
+LAST_USED_RESOLUTION_SECONDS = 3600
+_DAY = 86400
+_PURPOSE = b"twofa-device"
+
+
+def new_token(random: Random) -> tuple[str, bytes]:
+    """A fresh token: the text for the cookie and its raw bytes."""
+    raw = random.token_bytes(TOKEN_BYTES)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii"), raw
+
+
+def parse_token(token: str) -> bytes | None:
+    """The raw bytes of a well-formed token; None for anything else (simply "not trusted")."""
+    if len(token) != 43:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=")
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == TOKEN_BYTES else None
+
+
+def token_digest(hasher: Hasher, user: UserRef, raw: bytes) -> bytes:
+    """The stored form of a token, bound to its user: another user's token never matches."""
+    parts = (user.tenant_id.encode(), user.user_id.encode(), raw)
+    return hasher.digest(_PURPOSE, b"".join(len(p).to_bytes(2, "big") + p for p in parts))
+
+
+def expires_at(device: TrustedDevice, policy: Policy) -> float:
+    return device.created_at + policy.trusted_device_days * _DAY
+
+
+def is_expired(device: TrustedDevice, policy: Policy, now: float) -> bool:
+    return now >= expires_at(device, policy)
+
+
+def trusts(policy: Policy) -> bool:
+    return policy.frequency is Frequency.TRUSTED_DEVICE
+
+
+def find(devices: list[TrustedDevice], digest: bytes) -> TrustedDevice | None:
+    """The device holding `digest`, comparing every entry in constant time."""
+    found = None
+    for device in devices:
+        if hmac.compare_digest(device.digest, digest) and found is None:
+            found = device
+    return found
+
+
+def add(devices: list[TrustedDevice], device: TrustedDevice) -> None:
+    """Adds a device, evicting the oldest beyond MAX_DEVICES_PER_USER."""
+    devices.append(device)
+    devices.sort(key=lambda d: d.created_at)
+    del devices[:-MAX_DEVICES_PER_USER]
+
+
+def live(devices: list[TrustedDevice], policy: Policy, now: float) -> list[TrustedDevice]:
+    """The devices not expired under `policy`, newest first."""
+    return sorted(
+        (d for d in devices if not is_expired(d, policy, now)),
+        key=lambda d: d.created_at,
+        reverse=True,
+    )
