@@ -25,6 +25,7 @@ from .core.service import ServiceSettings, TwoFactorService
 from .crypto import KeyedHasher, Sealer, load_keyring
 from .delivery import ConsoleMailer, Mailer, SmtpMailer, TemplateError, Templates
 from .delivery.outbox import OutboxSender
+from .housekeeper import Housekeeper
 from .store.keycheck import check_keyring
 from .store.lmdb_store import LmdbStore
 
@@ -46,6 +47,7 @@ class Application:
     health: health.HealthServicer
     store: LmdbStore
     outbox: OutboxSender
+    housekeeper: Housekeeper
     addresses: tuple[str, ...]
 
     def stop(self, grace: float) -> None:
@@ -55,6 +57,7 @@ class Application:
         """
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        self.housekeeper.stop()
         self.outbox.stop()
         self.store.close()
 
@@ -114,7 +117,9 @@ def start(
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     outbox.start()
-    return Application(server, health_servicer, store, outbox, addresses)
+    housekeeper = Housekeeper(service, settings.sweep_interval_seconds)
+    housekeeper.start()
+    return Application(server, health_servicer, store, outbox, housekeeper, addresses)
 
 
 def _delivery(settings: Settings) -> tuple[Mailer, Templates]:

@@ -49,6 +49,7 @@ class Settings:
     grace_seconds: float = 10.0
     reflection: bool = True
     log_level: str = "info"
+    sweep_interval_seconds: float = 3600.0
     policy: Policy = field(default_factory=Policy)
     mail_backend: str = "console"
     mail: MailStyle = field(default_factory=MailStyle)
@@ -100,14 +101,17 @@ def _int_range(low: int, high: int, unit: str) -> Callable[[Any], int]:
     return parse
 
 
-def _seconds(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("expected a number of seconds") from None
-    if not 0 <= number <= 3600:
-        raise ValueError("allowed: 0-3600 seconds")
-    return number
+def _seconds(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number of seconds") from None
+        if not low <= number <= high:
+            raise ValueError(f"is {number:g}; allowed: {low:g}-{high:g} seconds")
+        return number
+
+    return parse
 
 
 def _address(value: Any) -> str:
@@ -200,8 +204,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("issuer", _str, "default issuer shown in authenticator apps"),
     Option("workers", _int_range(1, 256, "threads"), "gRPC worker threads"),
-    Option("grace_seconds", _seconds, "how long in-flight calls may finish after SIGTERM"),
+    Option("grace_seconds", _seconds(0, 3600), "how long in-flight calls may finish after SIGTERM"),
     Option("reflection", _bool, "serve gRPC server reflection (for grpcurl)"),
+    Option(
+        "sweep_interval_seconds",
+        _seconds(1, 86400),
+        "how often expired devices, set-ups and codes are purged from the store",
+    ),
     Option("log_level", _log_level, "debug, info, warning or error"),
     Option("policy.enforcement", _choice(Enforcement), "default policy: optional or required"),
     Option("policy.frequency", _choice(Frequency), "default policy: every_login or trusted_device"),
@@ -252,12 +261,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "mail.retry_base_seconds",
-        _seconds,
+        _seconds(0.01, 3600),
         "first retry delay; doubles each attempt",
         target="mail_retry.base_seconds",
     ),
     Option(
-        "mail.retry_max_seconds", _seconds, "longest retry delay", target="mail_retry.max_seconds"
+        "mail.retry_max_seconds",
+        _seconds(0.01, 86400),
+        "longest retry delay",
+        target="mail_retry.max_seconds",
     ),
     Option("smtp.host", _str, "SMTP relay host (required with mail.backend = smtp)"),
     Option("smtp.port", _int_range(1, 65535, ""), "SMTP relay port"),
@@ -269,7 +281,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("smtp.username", _str, "SMTP login (empty: none)"),
     Option("smtp.password_file", _path, "file holding the SMTP password"),
-    Option("smtp.timeout_seconds", _seconds, "SMTP connect and reply timeout"),
+    Option("smtp.timeout_seconds", _seconds(0.1, 600), "SMTP connect and reply timeout"),
     Option("smtp.ca_file", _path, "CA certificates to verify the relay with (empty: the system's)"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}

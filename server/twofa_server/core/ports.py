@@ -64,6 +64,10 @@ class Transaction(Protocol):
 
     def put_policy(self, tenant_id: str, policy: Policy) -> None: ...
 
+    def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
+        """Up to `limit` users in key order, starting after `after` (from the first if None)."""
+        ...
+
     def enqueue_mail(self, user: UserRef, mail: Mail) -> None:
         """Queues `mail` for delivery; it is sent only if this transaction commits."""
         ...

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from .context import ServiceSettings, status_of
 from .enrollment import EnrollmentUseCases
+from .housekeeping import purge_expired
 from .logins import LoginUseCases
 from .models import (
     SETUP_METHODS,
@@ -101,6 +102,30 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
         """Removes every record of the user, queued mail included; returns whether any existed."""
         validate_user(user)
         return self._store.write(lambda tx: tx.delete_user(user))
+
+    # --- housekeeping ------------------------------------------------------------------
+
+    def sweep(self, after: UserRef | None, limit: int = 500) -> tuple[UserRef | None, int]:
+        """Purges what has expired for up to `limit` users after `after`, in one transaction.
+
+        Returns the user to continue after (None once the end is reached) and
+        how many users changed.
+        """
+        now = self._clock.now()
+
+        def work(tx: Transaction) -> tuple[UserRef | None, int]:
+            batch = tx.users_after(after, limit)
+            policies: dict[str, Policy] = {}
+            changed = 0
+            for user, state in batch:
+                if user.tenant_id not in policies:
+                    policies[user.tenant_id] = self._policy(tx, user.tenant_id)
+                if purge_expired(state, policies[user.tenant_id], now):
+                    tx.put_user(user, state)
+                    changed += 1
+            return (batch[-1][0] if len(batch) == limit else None), changed
+
+        return self._store.write(work)
 
     # --- policy ------------------------------------------------------------------------
 

@@ -37,6 +37,11 @@ def user_key(user: UserRef) -> bytes:
     return tenant_key(user.tenant_id) + user.user_id.encode("utf-8")
 
 
+def parse_user_key(key: bytes) -> UserRef:
+    length = key[0]
+    return UserRef(key[1 : 1 + length].decode("utf-8"), key[1 + length :].decode("utf-8"))
+
+
 def sealed_field_context(key: bytes, field: str) -> bytes:
     """Associated data binding a sealed value to its record and field.
 

@@ -58,6 +58,21 @@ class LmdbTransaction:
             self._txn.delete(mail_id, db=outbox)
         return existed or bool(queued)
 
+    def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
+        cursor = self._txn.cursor(db=self._dbs[keys.USERS])
+        start = keys.user_key(after) if after is not None else b""
+        found: list[tuple[UserRef, UserState]] = []
+        if not cursor.set_range(start):
+            return found
+        for key, data in cursor:
+            key = bytes(key)
+            if key == start:
+                continue
+            found.append((keys.parse_user_key(key), self._codec.decode_user(key, bytes(data))))
+            if len(found) == limit:
+                break
+        return found
+
     def enqueue_mail(self, user: UserRef, mail: Mail) -> None:
         sequence = int.from_bytes(self.get_meta(keys.META_OUTBOX_SEQUENCE) or b"\0", "big") + 1
         self.put_meta(keys.META_OUTBOX_SEQUENCE, sequence.to_bytes(8, "big"))
