@@ -11,6 +11,7 @@ from . import attempts as budget
 from . import devices, email
 from .codes import backup_code_digest, new_backup_codes
 from .errors import FailedPrecondition, RateLimited
+from .events import Event, EventSink, EventType, NoEvents
 from .models import (
     SETUP_METHODS,
     Mail,
@@ -49,6 +50,7 @@ class UseCaseContext:
         hasher: Hasher,
         settings: ServiceSettings,
         mail_queued: Callable[[], None] = lambda: None,
+        events: EventSink | None = None,
     ) -> None:
         """
         Args:
@@ -56,6 +58,7 @@ class UseCaseContext:
             settings: defaults from configuration.
             mail_queued: called after a transaction that queued mail has committed,
                 so delivery starts at once instead of at its next poll.
+            events: where security events go once their transaction has committed.
         """
         self._store = store
         self._clock = clock
@@ -63,6 +66,7 @@ class UseCaseContext:
         self._hasher = hasher
         self._settings = settings
         self._mail_queued = mail_queued
+        self._events: EventSink = events or NoEvents()
 
     def _policy(self, tx: Transaction, tenant_id: str) -> Policy:
         return tx.get_policy(tenant_id) or self._settings.default_policy
@@ -102,12 +106,20 @@ class UseCaseContext:
             tx.enqueue_mail(user, Mail(MailKind.BACKUP_CODES, recipient, codes, expires_at=None))
         return codes, recipient
 
-    def _write_and_notify(self, work: Callable[[Transaction], T]) -> T:
+    def _write(self, work: Callable[[Transaction], T], events: list[Event]) -> T:
+        """Runs `work` in one write transaction; publishes the events it recorded in
+        `events` only once the transaction has committed."""
+        result = self._store.write(work)
+        if events:
+            self._events.publish(events)
+        return result
+
+    def _write_and_notify(self, work: Callable[[Transaction], T], events: list[Event]) -> T:
         """A write that may queue mail: delivery is woken once it has committed.
 
         Waking it when nothing was queued costs one empty look at the outbox.
         """
-        result = self._store.write(work)
+        result = self._write(work, events)
         self._mail_queued()
         return result
 
@@ -176,3 +188,19 @@ def status_of(state: UserState, now: float, policy: Policy) -> UserStatus:
 
 def with_method(verdict: Verdict, method: Method) -> Verdict:
     return dataclasses.replace(verdict, method=method)
+
+
+def verdict_events(
+    user: UserRef, verdict: Verdict, accepted: EventType, rejected: EventType
+) -> list[Event]:
+    """The events of a checked code: accepted or rejected, and the lockout it caused."""
+    kind = accepted if verdict.accepted else rejected
+    result, reason = verdict.result.name.lower(), verdict.reason.name.lower()
+    events = [Event(kind, user.tenant_id, user.user_id, verdict.method, result, reason)]
+    if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
+        events.append(Event(EventType.LOCKOUT, user.tenant_id, user.user_id, verdict.method))
+    return events
+
+
+def devices_revoked(user: UserRef, count: int, reason: str) -> Event:
+    return Event(EventType.DEVICE_REVOKED, user.tenant_id, user.user_id, reason=reason, count=count)

@@ -69,11 +69,13 @@ def find(devices: list[TrustedDevice], digest: bytes) -> TrustedDevice | None:
     return found
 
 
-def add(devices: list[TrustedDevice], device: TrustedDevice) -> None:
-    """Adds a device, evicting the oldest beyond MAX_DEVICES_PER_USER."""
+def add(devices: list[TrustedDevice], device: TrustedDevice) -> int:
+    """Adds a device, evicting the oldest beyond MAX_DEVICES_PER_USER; returns how many went."""
     devices.append(device)
     devices.sort(key=lambda d: d.created_at)
-    del devices[:-MAX_DEVICES_PER_USER]
+    evicted = max(len(devices) - MAX_DEVICES_PER_USER, 0)
+    del devices[:evicted]
+    return evicted
 
 
 def live(devices: list[TrustedDevice], policy: Policy, now: float) -> list[TrustedDevice]:

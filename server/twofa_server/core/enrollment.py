@@ -6,8 +6,15 @@ from collections.abc import Callable
 
 from . import authenticator, email, otp
 from .codes import email_code_digest, new_email_code
-from .context import UseCaseContext, require_allowed, require_send_allowed
+from .context import (
+    UseCaseContext,
+    devices_revoked,
+    require_allowed,
+    require_send_allowed,
+    verdict_events,
+)
 from .errors import FailedPrecondition
+from .events import Event, EventType
 from .models import (
     AuthenticatorSetup,
     BackupCodes,
@@ -33,6 +40,15 @@ from .validation import (
 )
 
 _OTP_LABEL_FORBIDDEN = ":"
+
+
+def _user_event(kind: EventType, user: UserRef, reason: str = "") -> Event:
+    return Event(kind, user.tenant_id, user.user_id, reason=reason)
+
+
+def _begun(user: UserRef, method: Method, is_reset: bool) -> Event:
+    reason = "reset" if is_reset else ""
+    return Event(EventType.SETUP_BEGUN, user.tenant_id, user.user_id, method, reason=reason)
 
 
 def _no_pending_setup(method: Method) -> FailedPrecondition:
@@ -79,6 +95,7 @@ class EnrollmentUseCases(UseCaseContext):
         violations.raise_if_any()
         secret = otp.generate_secret(self._random.token_bytes)
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> AuthenticatorSetup:
             require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
@@ -86,6 +103,7 @@ class EnrollmentUseCases(UseCaseContext):
             app = state.authenticator
             authenticator.begin_setup(app, secret, now)
             tx.put_user(user, state)
+            events.append(_begun(user, Method.AUTHENTICATOR_APP, app.secret is not None))
             return AuthenticatorSetup(
                 secret=secret,
                 otpauth_uri=otp.provisioning_uri(secret, account_name, issuer),
@@ -93,7 +111,7 @@ class EnrollmentUseCases(UseCaseContext):
                 is_reset=app.secret is not None,
             )
 
-        return self._store.write(work)
+        return self._write(work, events)
 
     def confirm_authenticator_setup(
         self, user: UserRef, code: str, notify_email: str = ""
@@ -111,6 +129,7 @@ class EnrollmentUseCases(UseCaseContext):
         violations.raise_if_any()
         digits = normalize_code(code)
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> SetupConfirmation:
             require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
@@ -125,9 +144,10 @@ class EnrollmentUseCases(UseCaseContext):
                 notify_email,
                 now,
                 lambda: authenticator.confirm_setup(state.authenticator, digits, now),
+                events,
             )
 
-        return self._write_and_notify(work)
+        return self._write_and_notify(work, events)
 
     # --- email -----------------------------------------------------------------------
 
@@ -147,6 +167,7 @@ class EnrollmentUseCases(UseCaseContext):
         code = new_email_code(self._random)
         digest = email_code_digest(self._hasher, user, code)
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> CodeSent:
             policy = self._policy(tx, user.tenant_id)
@@ -160,6 +181,7 @@ class EnrollmentUseCases(UseCaseContext):
             email.record_send(mail, now)
             tx.enqueue_mail(user, Mail(MailKind.SETUP_CODE, address, (code,), expires_at))
             tx.put_user(user, state)
+            events.append(_begun(user, Method.EMAIL, mail.address is not None))
             return CodeSent(
                 masked_email=email.mask(address),
                 code_expires_at=expires_at,
@@ -168,7 +190,7 @@ class EnrollmentUseCases(UseCaseContext):
                 is_reset=mail.address is not None,
             )
 
-        return self._write_and_notify(work)
+        return self._write_and_notify(work, events)
 
     def confirm_email_setup(self, user: UserRef, code: str) -> SetupConfirmation:
         """Enables the pending address if `code` is the one sent to it."""
@@ -178,6 +200,7 @@ class EnrollmentUseCases(UseCaseContext):
         violations.raise_if_any()
         digest = email_code_digest(self._hasher, user, normalize_code(code))
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> SetupConfirmation:
             require_allowed(self._policy(tx, user.tenant_id), Method.EMAIL)
@@ -192,9 +215,10 @@ class EnrollmentUseCases(UseCaseContext):
                 "",
                 now,
                 lambda: email.confirm_setup(state.email, digest, now),
+                events,
             )
 
-        return self._write_and_notify(work)
+        return self._write_and_notify(work, events)
 
     # --- shared by both confirmations ---------------------------------------------------
 
@@ -207,6 +231,7 @@ class EnrollmentUseCases(UseCaseContext):
         notify_email: str,
         now: float,
         check: Callable[[], VerifyReason],
+        events: list[Event],
     ) -> SetupConfirmation:
         """Checks a confirmation code under the budget.
 
@@ -218,11 +243,16 @@ class EnrollmentUseCases(UseCaseContext):
         first_method = not state.enabled_methods()
         is_reset = method in state.enabled_methods()
         verdict = self._check_code(state, policy, now, method, check)
+        events.extend(
+            verdict_events(user, verdict, EventType.SETUP_CONFIRMED, EventType.SETUP_REJECTED)
+        )
         codes: tuple[str, ...] = ()
         if verdict.accepted:
             if first_method:
                 codes, _ = self._issue_backup_codes(tx, user, state, notify_email)
-            if is_reset:
+                events.append(_user_event(EventType.BACKUP_CODES_ISSUED, user, reason="first"))
+            if is_reset and state.devices:
+                events.append(devices_revoked(user, len(state.devices), "reset"))
                 state.devices.clear()
         tx.put_user(user, state)
         return SetupConfirmation(verdict, codes)
@@ -235,6 +265,7 @@ class EnrollmentUseCases(UseCaseContext):
         check_user(violations, user)
         check_email(violations, "notify_email", notify_email, required=False)
         violations.raise_if_any()
+        events = [_user_event(EventType.BACKUP_CODES_ISSUED, user, reason="regenerated")]
 
         def work(tx: Transaction) -> BackupCodes:
             state = tx.get_user(user) or UserState()
@@ -248,4 +279,4 @@ class EnrollmentUseCases(UseCaseContext):
             tx.put_user(user, state)
             return BackupCodes(codes, email.mask(recipient) if recipient else "")
 
-        return self._write_and_notify(work)
+        return self._write_and_notify(work, events)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from . import attempts as budget
 from . import devices
-from .context import UseCaseContext
+from .context import UseCaseContext, devices_revoked
+from .events import Event, EventType
 from .models import (
     DeviceInfo,
     Enforcement,
@@ -55,6 +56,17 @@ class LoginUseCases(UseCaseContext):
         evaluation, touch = self._store.read(decide)
         if touch is not None:
             self._store.write(lambda tx: self._touch(tx, user, touch, now))
+        self._events.publish(
+            [
+                Event(
+                    EventType.LOGIN_EVALUATED,
+                    user.tenant_id,
+                    user.user_id,
+                    result=evaluation.decision.name.lower(),
+                    reason=evaluation.reason.name.lower(),
+                )
+            ]
+        )
         return evaluation
 
     def _touch(self, tx: Transaction, user: UserRef, device_id: str, now: float) -> None:
@@ -96,6 +108,7 @@ class LoginUseCases(UseCaseContext):
         elif device_id:
             violations.check_text("device_id", device_id, max_chars=64)
         violations.raise_if_any()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> int:
             state = tx.get_user(user)
@@ -106,9 +119,10 @@ class LoginUseCases(UseCaseContext):
             if revoked:
                 state.devices = keep
                 tx.put_user(user, state)
+                events.append(devices_revoked(user, revoked, "user"))
             return revoked
 
-        return self._store.write(work)
+        return self._write(work, events)
 
 
 def _evaluate(

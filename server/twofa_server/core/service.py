@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .context import ServiceSettings, status_of
+from .context import ServiceSettings, devices_revoked, status_of
 from .enrollment import EnrollmentUseCases
+from .events import Event, EventType
 from .housekeeping import purge_expired
 from .logins import LoginUseCases
 from .models import (
@@ -65,6 +66,7 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             )
         violations.raise_if_any()
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> tuple[bool, UserStatus]:
             state = tx.get_user(user) or UserState()
@@ -78,15 +80,21 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 state.backup_codes = []
             changed = (state.enabled_methods(), state.authenticator, state.email) != before
             if changed:
+                events.append(
+                    Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
+                )
+                if state.devices:
+                    events.append(devices_revoked(user, len(state.devices), "disable"))
                 state.devices.clear()
                 tx.put_user(user, state)
             return changed, status_of(state, now, self._policy(tx, user.tenant_id))
 
-        return self._store.write(work)
+        return self._write(work, events)
 
     def unlock_user(self, user: UserRef) -> bool:
         """Clears the user's lockout and failed attempts; returns whether there were any."""
         validate_user(user)
+        events: list[Event] = []
 
         def work(tx: Transaction) -> bool:
             state = tx.get_user(user)
@@ -94,14 +102,26 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 return False
             state.attempts = Attempts()
             tx.put_user(user, state)
+            events.append(Event(EventType.UNLOCK, user.tenant_id, user.user_id))
             return True
 
-        return self._store.write(work)
+        return self._write(work, events)
 
     def delete_user(self, user: UserRef) -> bool:
         """Removes every record of the user, queued mail included; returns whether any existed."""
         validate_user(user)
-        return self._store.write(lambda tx: tx.delete_user(user))
+        events: list[Event] = []
+
+        def work(tx: Transaction) -> bool:
+            state = tx.get_user(user)
+            if state is not None and state.devices:
+                events.append(devices_revoked(user, len(state.devices), "delete"))
+            deleted = tx.delete_user(user)
+            if deleted:
+                events.append(Event(EventType.USER_DELETED, user.tenant_id, user.user_id))
+            return deleted
+
+        return self._write(work, events)
 
     # --- housekeeping ------------------------------------------------------------------
 
@@ -112,6 +132,7 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
         how many users changed.
         """
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> tuple[UserRef | None, int]:
             batch = tx.users_after(after, limit)
@@ -120,12 +141,17 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             for user, state in batch:
                 if user.tenant_id not in policies:
                     policies[user.tenant_id] = self._policy(tx, user.tenant_id)
+                trusted = len(state.devices)
                 if purge_expired(state, policies[user.tenant_id], now):
                     tx.put_user(user, state)
                     changed += 1
+                    if len(state.devices) < trusted:
+                        events.append(
+                            devices_revoked(user, trusted - len(state.devices), "expired")
+                        )
             return (batch[-1][0] if len(batch) == limit else None), changed
 
-        return self._store.write(work)
+        return self._write(work, events)
 
     # --- policy ------------------------------------------------------------------------
 
@@ -145,6 +171,9 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
         check_update_mask(violations, mask)
         violations.raise_if_any()
 
+        changed = ",".join(mask) or "all"
+        events = [Event(EventType.POLICY_UPDATED, tenant_id, reason=changed)]
+
         def work(tx: Transaction) -> Policy:
             merged = merge_policy(self._policy(tx, tenant_id), update, mask)
             problems = Violations()
@@ -153,4 +182,4 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             tx.put_policy(tenant_id, merged)
             return merged
 
-        return self._store.write(work)
+        return self._write(work, events)

@@ -13,8 +13,16 @@ from .codes import (
     looks_like_six_digits,
     new_email_code,
 )
-from .context import UseCaseContext, require_allowed, require_send_allowed, with_method
+from .context import (
+    UseCaseContext,
+    devices_revoked,
+    require_allowed,
+    require_send_allowed,
+    verdict_events,
+    with_method,
+)
 from .errors import FailedPrecondition
+from .events import Event, EventType
 from .models import (
     CodeSent,
     DeviceTokenStatus,
@@ -64,6 +72,7 @@ class VerificationUseCases(UseCaseContext):
         code = new_email_code(self._random)
         digest = email_code_digest(self._hasher, user, code)
         now = self._clock.now()
+        events = [Event(EventType.EMAIL_CODE_SENT, user.tenant_id, user.user_id, Method.EMAIL)]
 
         def work(tx: Transaction) -> CodeSent:
             policy = self._policy(tx, user.tenant_id)
@@ -86,7 +95,7 @@ class VerificationUseCases(UseCaseContext):
                 resend_available_at=email.next_send_at(state.email, now),
             )
 
-        return self._write_and_notify(work)
+        return self._write_and_notify(work, events)
 
     def verify_code(
         self,
@@ -117,6 +126,7 @@ class VerificationUseCases(UseCaseContext):
         normalized = normalize_code(code)
         label = device_label
         now = self._clock.now()
+        events: list[Event] = []
 
         def work(tx: Transaction) -> Verification:
             policy = self._policy(tx, user.tenant_id)
@@ -138,13 +148,30 @@ class VerificationUseCases(UseCaseContext):
                 return reason
 
             verdict = with_method(self._check_code(state, policy, now, used, check_all), used)
+            events.extend(
+                verdict_events(
+                    user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
+                )
+            )
+            if verdict.accepted and used is Method.BACKUP_CODE:
+                events.append(
+                    Event(
+                        EventType.BACKUP_CODE_USED,
+                        user.tenant_id,
+                        user.user_id,
+                        used,
+                        count=len(state.backup_codes),
+                    )
+                )
             status, token, expires = DeviceTokenStatus.NOT_REQUESTED, "", None
             if remember_device:
-                status, token, expires = self._remember(state, user, policy, verdict, label, now)
+                status, token, expires = self._remember(
+                    state, user, policy, verdict, label, now, events
+                )
             tx.put_user(user, state)
             return Verification(verdict, len(state.backup_codes), status, token, expires)
 
-        return self._store.write(work)
+        return self._write(work, events)
 
     def _remember(
         self,
@@ -154,6 +181,7 @@ class VerificationUseCases(UseCaseContext):
         verdict: Verdict,
         label: str,
         now: float,
+        events: list[Event],
     ) -> tuple[DeviceTokenStatus, str, float | None]:
         """Issues a trusted-device token after an accepted code, if the policy trusts devices."""
         if not verdict.accepted:
@@ -168,7 +196,10 @@ class VerificationUseCases(UseCaseContext):
             created_at=now,
             last_used_at=now,
         )
-        devices.add(state.devices, device)
+        evicted = devices.add(state.devices, device)
+        events.append(Event(EventType.DEVICE_TRUSTED, user.tenant_id, user.user_id, verdict.method))
+        if evicted:
+            events.append(devices_revoked(user, evicted, "evicted"))
         return DeviceTokenStatus.ISSUED, token, devices.expires_at(device, policy)
 
     def _checks(
