@@ -9,8 +9,8 @@ policy, and never while the policy asks at every login.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
+import re
 
 from .models import Frequency, Policy, TrustedDevice, UserRef
 from .ports import Hasher, Random
@@ -23,6 +23,7 @@ MAX_DEVICES_PER_USER = 50
 LAST_USED_RESOLUTION_SECONDS = 3600
 _DAY = 86400
 _PURPOSE = b"twofa-device"
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def new_token(random: Random) -> tuple[str, bytes]:
@@ -32,14 +33,17 @@ def new_token(random: Random) -> tuple[str, bytes]:
 
 
 def parse_token(token: str) -> bytes | None:
-    """The raw bytes of a well-formed token; None for anything else (simply "not trusted")."""
-    if len(token) != 43:
+    """The raw bytes of a token spelled exactly as issued; None for anything else.
+
+    Base64 decoding forgives other alphabets and stray low bits, so the token
+    is re-encoded and compared: one token, one spelling.
+    """
+    if not _TOKEN_SHAPE.fullmatch(token):
         return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=")
-    except (binascii.Error, ValueError):
+    raw = base64.urlsafe_b64decode(token + "=")
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
         return None
-    return raw if len(raw) == TOKEN_BYTES else None
+    return raw
 
 
 def token_digest(hasher: Hasher, user: UserRef, raw: bytes) -> bytes:

@@ -131,6 +131,11 @@ def _evaluate(
     """The decision, and the id of a trusted device whose last use should be stored."""
     available = _available(state, policy)
     remaining = len(state.backup_codes)
+    if state.enabled_methods() and not available:
+        # Every method the user set up is now disallowed and no backup code is left:
+        # the only way forward is to enroll an allowed method.
+        decision = LoginDecision.ENROLLMENT_REQUIRED
+        return LoginEvaluation(decision, LoginReason.NOT_ENROLLED_REQUIRED, (), 0), None
     if not state.enabled_methods():
         if policy.enforcement is Enforcement.REQUIRED:
             decision = LoginDecision.ENROLLMENT_REQUIRED

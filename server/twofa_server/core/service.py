@@ -53,8 +53,8 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
     def disable_method(self, user: UserRef, method: Method) -> tuple[bool, UserStatus]:
         """Turns a method off (enabled or pending); returns whether anything changed.
 
-        Every trusted device is revoked; when no method is left enabled, the
-        backup codes go too.
+        Turning off an enabled method revokes every trusted device; when no
+        method is left enabled, the backup codes go too.
         """
         violations = Violations()
         check_user(violations, user)
@@ -83,9 +83,11 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 events.append(
                     Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
                 )
-                if state.devices:
+                # Turning off an enabled method may mean it is lost: no device stays trusted.
+                # Cancelling a pending set-up changes nothing about the devices.
+                if method in before[0] and state.devices:
                     events.append(devices_revoked(user, len(state.devices), "disable"))
-                state.devices.clear()
+                    state.devices.clear()
                 tx.put_user(user, state)
             return changed, status_of(state, now, self._policy(tx, user.tenant_id))
 
