@@ -30,7 +30,14 @@ def clock() -> FixedClock:
 def settings(tmp_path: Path) -> Settings:
     data_dir = tmp_path / "data"
     write_keyring(data_dir / "keyring", generate_keyring())
-    return Settings(data_dir=data_dir, listen="127.0.0.1:0", workers=8, reflection=True)
+    return Settings(
+        data_dir=data_dir,
+        listen="127.0.0.1:0",
+        workers=8,
+        reflection=True,
+        metrics_listen="127.0.0.1:0",  # the default port would clash between servers
+        audit_log=str(tmp_path / "audit.log"),
+    )
 
 
 @pytest.fixture

@@ -39,8 +39,9 @@ def twofa_command() -> list[str]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any TWOFA_* variable, plus `extra`."""
+    """This process's environment without any TWOFA_* variable but metrics off, plus `extra`."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("TWOFA_")}
+    env["TWOFA_METRICS_LISTEN"] = ""  # the default port would clash between servers
     env.update(extra)
     return env
 

@@ -16,6 +16,8 @@ from grpc_reflection.v1alpha import reflection
 
 from twofa.v1 import twofa_pb2, twofa_pb2_grpc
 
+from . import transport
+from .api.auth import BearerTokenInterceptor, read_token
 from .api.errors import ErrorMappingInterceptor
 from .api.servicer import TwoFactorServicer
 from .clock import SystemClock, SystemRandom
@@ -26,6 +28,9 @@ from .crypto import KeyedHasher, Sealer, load_keyring
 from .delivery import ConsoleMailer, Mailer, SmtpMailer, TemplateError, Templates
 from .delivery.outbox import OutboxSender
 from .housekeeper import Housekeeper
+from .keyring_watch import KeyringWatcher, keyring_signature
+from .observability import Observability
+from .observability.reseal_metrics import ResealCollector
 from .store.keycheck import check_keyring
 from .store.lmdb_store import LmdbStore
 
@@ -33,6 +38,14 @@ log = logging.getLogger("twofa")
 
 SERVICE_NAME = twofa_pb2.DESCRIPTOR.services_by_name["TwoFactorService"].full_name
 MAX_REQUEST_BYTES = 64 * 1024  # requests are small; refuse anything larger early
+# gRPC sets SO_REUSEPORT by default, so a second server on a taken port would bind and
+# silently share its connections (another twofa, or health_listen = listen): refuse it.
+EXCLUSIVE_PORT = ("grpc.so_reuseport", 0)
+# Services whose grpc_server_* series exist (at 0) from the start.
+METERED_SERVICES = (
+    twofa_pb2.DESCRIPTOR.services_by_name["TwoFactorService"],
+    health_pb2.DESCRIPTOR.services_by_name["Health"],
+)
 
 
 class StartupError(Exception):
@@ -49,6 +62,18 @@ class Application:
     outbox: OutboxSender
     housekeeper: Housekeeper
     addresses: tuple[str, ...]
+    # The plaintext health-only server for probes (health_listen), and its address.
+    health_server: grpc.Server | None = None
+    health_address: str = ""
+    # Metrics (and their /metrics endpoint) and the audit log.
+    observability: Observability | None = None
+    # Reloads a changed keyring file and re-seals the store under its primary key.
+    keyring_watcher: KeyringWatcher | None = None
+
+    @property
+    def metrics_address(self) -> str:
+        """The bound host:port of /metrics; empty when metrics_listen is off."""
+        return self.observability.metrics_address if self.observability else ""
 
     def stop(self, grace: float) -> None:
         """Drains: probes see NOT_SERVING, new calls are refused, in-flight calls finish.
@@ -59,7 +84,13 @@ class Application:
         self.server.stop(grace).wait()
         self.housekeeper.stop()
         self.outbox.stop()
+        if self.keyring_watcher is not None:  # an unfinished re-seal resumes at the next start
+            self.keyring_watcher.stop()
+        if self.observability is not None:  # before the store its gauges read
+            self.observability.stop()
         self.store.close()
+        if self.health_server is not None:  # last: probes see NOT_SERVING through the drain
+            self.health_server.stop(0).wait()
 
 
 def open_store(settings: Settings, clock: Clock) -> tuple[LmdbStore, Sealer, KeyedHasher]:
@@ -89,9 +120,14 @@ def start(
         clock, random: injected by tests; the system's by default.
     """
     clock = clock or SystemClock()
+    credentials, token = _security(settings)
     mailer, templates = _delivery(settings)
-    store, _sealer, hasher = open_store(settings, clock)
-    outbox = OutboxSender(store, mailer, templates, clock, settings.mail_retry)
+    keyring_seen = keyring_signature(settings.keyring_path)  # before it is read
+    store, sealer, hasher = open_store(settings, clock)
+    observability = _observability(settings, clock, store)
+    outbox = OutboxSender(
+        store, mailer, templates, clock, settings.mail_retry, recorder=observability.metrics
+    )
     service = TwoFactorService(
         store,
         clock,
@@ -99,11 +135,21 @@ def start(
         hasher,
         ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
         mail_queued=outbox.wake,
+        events=observability.events,
     )
+    # The first interceptor is the outermost. Metrics belong first, so they also count
+    # the token check's UNAUTHENTICATED refusals; the token check comes before anything
+    # that does work; error mapping stays innermost, right around the servicer.
+    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
+        *observability.interceptors  # request ids, then metrics
+    ]
+    if token is not None:
+        interceptors.append(BearerTokenInterceptor(token))
+    interceptors.append(ErrorMappingInterceptor())
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="twofa"),
-        interceptors=[ErrorMappingInterceptor()],
-        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+        interceptors=interceptors,
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
     )
     twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(TwoFactorServicer(service), server)
     health_servicer = health.HealthServicer()
@@ -112,14 +158,63 @@ def start(
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-    addresses = _bind(server, settings)
+    try:
+        addresses = _bind(server, settings, credentials)
+        health_server, health_address = _health_server(settings, health_servicer)
+        _serve_metrics(settings, observability)
+    except StartupError:
+        observability.stop()
+        store.close()
+        raise
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    if health_server is not None:
+        health_server.start()
     outbox.start()
     housekeeper = Housekeeper(service, settings.sweep_interval_seconds)
     housekeeper.start()
-    return Application(server, health_servicer, store, outbox, housekeeper, addresses)
+    keyring_watcher = KeyringWatcher(store, settings.keyring_path, sealer, keyring_seen)
+    observability.registry.register(ResealCollector(keyring_watcher.progress))
+    keyring_watcher.start()
+    return Application(
+        server,
+        health_servicer,
+        store,
+        outbox,
+        housekeeper,
+        addresses,
+        health_server=health_server,
+        health_address=health_address,
+        observability=observability,
+        keyring_watcher=keyring_watcher,
+    )
+
+
+def _observability(settings: Settings, clock: Clock, store: LmdbStore) -> Observability:
+    """Metrics and the audit log; an audit file that cannot be opened stops start-up here."""
+    try:
+        observability = Observability(settings.audit_log, clock, SystemRandom(), METERED_SERVICES)
+    except OSError as exc:
+        store.close()
+        raise StartupError(
+            f"cannot open audit.log {settings.audit_log}: {exc.strerror} "
+            "(give a writable file path, or stderr)"
+        ) from None
+    observability.watch_store(store)
+    return observability
+
+
+def _serve_metrics(settings: Settings, observability: Observability) -> None:
+    if not settings.metrics_listen:
+        return
+    try:
+        observability.serve_metrics(settings.metrics_listen)
+    except OSError:
+        raise StartupError(
+            f"cannot serve metrics on {settings.metrics_listen}: it is in use or not allowed "
+            "(set metrics_listen to another host:port, or empty to turn metrics off)"
+        ) from None
 
 
 def _delivery(settings: Settings) -> tuple[Mailer, Templates]:
@@ -133,11 +228,25 @@ def _delivery(settings: Settings) -> tuple[Mailer, Templates]:
     return ConsoleMailer(), templates
 
 
-def _bind(server: grpc.Server, settings: Settings) -> tuple[str, ...]:
+def _security(settings: Settings) -> tuple[grpc.ServerCredentials | None, bytes | None]:
+    """TLS credentials and the bearer token, read once; checked before anything is opened."""
+    try:
+        credentials = transport.server_credentials(settings.tls)
+        transport.check_plaintext(settings.listen, credentials is not None, settings.allow_insecure)
+        token_file = settings.auth.token_file
+        return credentials, read_token(token_file) if token_file is not None else None
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _bind(
+    server: grpc.Server, settings: Settings, credentials: grpc.ServerCredentials | None
+) -> tuple[str, ...]:
+    """TCP with TLS when configured; the Unix socket stays plaintext, mode 0660."""
     addresses = []
     if settings.listen:
         host, _, _ = settings.listen.rpartition(":")
-        port = _add_port(server, settings.listen)
+        port = _add_port(server, settings.listen, credentials)
         addresses.append(f"{host}:{port}")
     if settings.unix_socket:
         parent = Path(settings.unix_socket).parent
@@ -146,12 +255,47 @@ def _bind(server: grpc.Server, settings: Settings) -> tuple[str, ...]:
                 f"cannot listen on unix:{settings.unix_socket}: directory {parent} does not exist"
             )
         _add_port(server, f"unix:{settings.unix_socket}")
+        try:
+            transport.restrict_socket(settings.unix_socket)
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
         addresses.append(f"unix:{settings.unix_socket}")
     return tuple(addresses)
 
 
-def _add_port(server: grpc.Server, address: str) -> int:
+def _health_server(
+    settings: Settings, health_servicer: health.HealthServicer
+) -> tuple[grpc.Server | None, str]:
+    """A plaintext server for probes answering only grpc.health.v1 Check, from the same
+    servicer (so a drain shows there too). It may listen beyond loopback: it serves
+    nothing else, and kubelet probes can use neither TLS nor a token."""
+    if not settings.health_listen:
+        return None, ""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="twofa-health"),
+        options=[("grpc.max_receive_message_length", 1024), EXCLUSIVE_PORT],
+        maximum_concurrent_rpcs=64,
+    )
+    check = grpc.unary_unary_rpc_method_handler(
+        health_servicer.Check,
+        request_deserializer=health_pb2.HealthCheckRequest.FromString,
+        response_serializer=health_pb2.HealthCheckResponse.SerializeToString,
+    )
+    # Check only: a Watch stream holds a worker thread for as long as the caller likes.
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(health.SERVICE_NAME, {"Check": check}),)
+    )
+    host, _, _ = settings.health_listen.rpartition(":")
+    port = _add_port(server, settings.health_listen)
+    return server, f"{host}:{port}"
+
+
+def _add_port(
+    server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None = None
+) -> int:
     try:
+        if credentials is not None:
+            return server.add_secure_port(address, credentials)
         return server.add_insecure_port(address)
     except RuntimeError:
         raise StartupError(
@@ -159,10 +303,25 @@ def _add_port(server: grpc.Server, address: str) -> int:
         ) from None
 
 
+def _describe_security(settings: Settings) -> str:
+    tls = settings.tls
+    kind = "plaintext" if tls.cert_file is None else "TLS"
+    if tls.client_ca_file is not None:
+        kind = "mutual TLS"
+    token = "bearer token required" if settings.auth.token_file else "no bearer token"
+    return f"{kind}, {token}"
+
+
 def serve(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then drains for `grace_seconds`."""
     app = start(settings)
     log.info("twofa serving on %s (data_dir=%s)", ", ".join(app.addresses), settings.data_dir)
+    if settings.listen:
+        log.info("transport on %s: %s", settings.listen, _describe_security(settings))
+    if app.health_address:
+        log.info("health checks (plaintext, Check only) on %s", app.health_address)
+    if app.metrics_address:
+        log.info("metrics on http://%s/metrics", app.metrics_address)
     if settings.mail_backend == "console":
         log.warning("mail.backend is console: email is logged, not sent (development only)")
     stopping = threading.Event()
@@ -177,6 +336,9 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    watcher = app.keyring_watcher
+    if watcher is not None:  # SIGHUP: check the keyring file now, not at the next poll
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: watcher.check_now())
     stopping.wait()
     app.stop(settings.grace_seconds)
     log.info("twofa stopped")

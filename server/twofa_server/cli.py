@@ -11,11 +11,19 @@ from pathlib import Path
 from .app import StartupError, serve
 from .config import ConfigError, add_flags, load_settings
 from .crypto import KeyringError, generate_keyring, write_keyring
+from .operations import OPERATION_ERRORS, add_commands
 from .store.codec import RecordError
 from .store.keycheck import KeyringMismatch
 
 # Failures a user can fix; they are printed as one line, never as a traceback.
-USER_ERRORS = (ConfigError, KeyringError, KeyringMismatch, StartupError, RecordError)
+USER_ERRORS = (
+    ConfigError,
+    KeyringError,
+    KeyringMismatch,
+    StartupError,
+    RecordError,
+    *OPERATION_ERRORS,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     generate = keys.add_parser("generate", help="write a new keyring (mode 0600)")
     generate.add_argument("path", type=Path)
     generate.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_commands(commands, keys)  # keys rotate, keys drop, backup, status
     return parser
 
 
@@ -56,7 +65,9 @@ def _generate(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "serve":
+        if getattr(args, "run", None) is not None:
+            args.run(args)
+        elif args.command == "serve":
             _serve(args)
         elif args.command == "keys":
             _generate(args)

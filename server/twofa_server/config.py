@@ -28,6 +28,7 @@ from .core.policy import (
 from .core.validation import Violations, has_control_characters
 from .delivery import MailStyle, SmtpSettings
 from .delivery.outbox import RetryPolicy
+from .transport import AuthSettings, TlsSettings
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
@@ -43,18 +44,24 @@ class Settings:
     keyring_file: Path | None = None
     listen: str = "127.0.0.1:50051"
     unix_socket: str = ""
+    health_listen: str = ""
+    allow_insecure: bool = False
     map_size_mb: int = 1024
     issuer: str = "twofa"
     workers: int = 16
     grace_seconds: float = 10.0
     reflection: bool = True
     log_level: str = "info"
+    metrics_listen: str = "127.0.0.1:9464"
+    audit_log: str = "stderr"
     sweep_interval_seconds: float = 3600.0
     policy: Policy = field(default_factory=Policy)
     mail_backend: str = "console"
     mail: MailStyle = field(default_factory=MailStyle)
     mail_retry: RetryPolicy = field(default_factory=RetryPolicy)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @property
     def keyring_path(self) -> Path:
@@ -149,8 +156,20 @@ def _bool(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+def _audit_destination(value: Any) -> str:
+    text = _str(value).strip()
+    if not text or has_control_characters(text):
+        raise ValueError("expected stderr or the path of a file")
+    return text
+
+
 def _path(value: Any) -> Path:
     return Path(_str(value))
+
+
+def _optional_path(value: Any) -> Path | None:
+    text = _str(value).strip()
+    return Path(text) if text else None
 
 
 def _choice(kind: type[Enforcement] | type[Frequency]) -> Callable[[Any], Any]:
@@ -198,6 +217,28 @@ OPTIONS: tuple[Option, ...] = (
     Option("listen", _address, "TCP address of the API, host:port (empty: none)"),
     Option("unix_socket", _str, "Unix socket path of the API (empty: none)"),
     Option(
+        "health_listen",
+        _address,
+        "plaintext gRPC address serving only health checks, for probes (empty: off)",
+    ),
+    Option(
+        "allow_insecure",
+        _bool,
+        "allow plaintext on a non-loopback `listen` (a mesh or network policy protects it)",
+    ),
+    Option("tls.cert_file", _optional_path, "server certificate chain, PEM (set: TLS on `listen`)"),
+    Option("tls.key_file", _optional_path, "private key of tls.cert_file, PEM"),
+    Option(
+        "tls.client_ca_file",
+        _optional_path,
+        "CA certificates clients must present a certificate from (set: mutual TLS)",
+    ),
+    Option(
+        "auth.token_file",
+        _optional_path,
+        "file holding the bearer token every call must carry (empty: none)",
+    ),
+    Option(
         "map_size_mb",
         _int_range(1, 1 << 30, "MiB"),
         "LMDB map size: the most the store may grow to, in MiB",
@@ -212,6 +253,18 @@ OPTIONS: tuple[Option, ...] = (
         "how often expired devices, set-ups and codes are purged from the store",
     ),
     Option("log_level", _log_level, "debug, info, warning or error"),
+    Option(
+        "metrics_listen",
+        _address,
+        "HTTP address of the Prometheus `/metrics` endpoint, host:port (empty: off)",
+    ),
+    Option(
+        "audit.log",
+        _audit_destination,
+        "where audit lines (JSON, one per security event) go: `stderr` or a file path "
+        "(appended to, created mode 0600)",
+        target="audit_log",
+    ),
     Option("policy.enforcement", _choice(Enforcement), "default policy: optional or required"),
     Option("policy.frequency", _choice(Frequency), "default policy: every_login or trusted_device"),
     Option(

@@ -15,6 +15,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..core.models import QueuedMail
 from ..core.ports import Clock, Outbox
@@ -38,6 +39,26 @@ class RetryPolicy:
         return backoff * (0.5 + jitter / 2)
 
 
+class DeliveryRecorder(Protocol):
+    """Told how each delivery attempt ended (metrics); `kind` is a MailKind value."""
+
+    def sent(self, kind: str) -> None:
+        """The mail server accepted a message."""
+        ...
+
+    def failed(self, kind: str, outcome: str) -> None:
+        """A message was not delivered: "retrying", "given_up", "expired" or "refused"."""
+        ...
+
+
+class _NoRecorder:
+    def sent(self, kind: str) -> None:
+        pass
+
+    def failed(self, kind: str, outcome: str) -> None:
+        pass
+
+
 class OutboxSender:
     """Sends due mail from the outbox in a background thread.
 
@@ -49,6 +70,7 @@ class OutboxSender:
         retry: the retry schedule.
         poll_seconds: the longest the worker sleeps without being woken.
         jitter: source of [0, 1) values for spreading retries.
+        recorder: told how each attempt ended (metrics); nothing by default.
     """
 
     def __init__(
@@ -60,6 +82,7 @@ class OutboxSender:
         retry: RetryPolicy = RetryPolicy(),
         poll_seconds: float = 1.0,
         jitter: Callable[[], float] = random.random,
+        recorder: DeliveryRecorder | None = None,
     ) -> None:
         self._outbox = outbox
         self._mailer = mailer
@@ -68,6 +91,7 @@ class OutboxSender:
         self._retry = retry
         self._poll_seconds = poll_seconds
         self._jitter = jitter
+        self._recorder: DeliveryRecorder = recorder or _NoRecorder()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="twofa-outbox", daemon=True)
@@ -120,12 +144,14 @@ class OutboxSender:
         if mail.expires_at is not None and now >= mail.expires_at:
             log.warning("dropped %s: its code expired before it could be delivered", what)
             self._outbox.remove(queued.id)
+            self._recorder.failed(mail.kind.value, "expired")
             return
         try:
             self._mailer.send(self._templates.render(mail, now))
         except PermanentDeliveryError as error:
             log.error("dropped %s: the mail server refused it: %s", what, error)
             self._outbox.remove(queued.id)
+            self._recorder.failed(mail.kind.value, "refused")
         except Exception as error:
             # A DeliveryError's text is safe to log; anything else is named by type only.
             reason = str(error) if isinstance(error, DeliveryError) else type(error).__name__
@@ -133,6 +159,7 @@ class OutboxSender:
             if attempts >= self._retry.max_attempts:
                 log.error("dropped %s after %d attempts: %s", what, attempts, reason)
                 self._outbox.remove(queued.id)
+                self._recorder.failed(mail.kind.value, "given_up")
                 return
             delay = self._retry.delay(attempts, self._jitter())
             log.warning(
@@ -143,6 +170,8 @@ class OutboxSender:
                 reason,
             )
             self._outbox.reschedule(queued.id, attempts, now + delay)
+            self._recorder.failed(mail.kind.value, "retrying")
         else:
             log.info("delivered %s", what)
             self._outbox.remove(queued.id)
+            self._recorder.sent(mail.kind.value)

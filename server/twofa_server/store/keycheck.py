@@ -10,7 +10,7 @@ from .lmdb_store import LmdbStore, LmdbTransaction
 
 _PROBE = b"twofa keyring check"
 _PURPOSE = b"key-check"
-_CONTEXT = keys.sealed_field_context(keys.META_KEY_CHECK, "meta")
+KEY_CHECK_CONTEXT = keys.sealed_field_context(keys.META_KEY_CHECK, "meta")
 
 
 class KeyringMismatch(Exception):
@@ -32,11 +32,11 @@ def check_keyring(store: LmdbStore, sealer: Sealer, hasher: KeyedHasher, keyring
     def work(tx: LmdbTransaction) -> None:
         sealed, mac = tx.get_meta(keys.META_KEY_CHECK), tx.get_meta(keys.META_MAC_CHECK)
         if sealed is None or mac is None:
-            tx.put_meta(keys.META_KEY_CHECK, sealer.seal(_PROBE, _CONTEXT))
+            tx.put_meta(keys.META_KEY_CHECK, sealer.seal(_PROBE, KEY_CHECK_CONTEXT))
             tx.put_meta(keys.META_MAC_CHECK, expected_mac)
             return
         try:
-            sealer.open(sealed, _CONTEXT)
+            sealer.open(sealed, KEY_CHECK_CONTEXT)
         except SealError:
             raise KeyringMismatch(
                 f"keyring {keyring} does not open the store in {store.path} "

@@ -109,6 +109,20 @@ class LmdbTransaction:
     def put_meta(self, key: bytes, value: bytes) -> None:
         self._txn.put(key, value, db=self._dbs[keys.META])
 
+    # --- raw records, for counting and re-sealing them by key id (store/reseal.py) -----------
+
+    def records(self, db: bytes, after: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+        """A sub-database's (key, value) pairs in key order, from the first key after `after`."""
+        cursor = self._txn.cursor(db=self._dbs[db])
+        if not cursor.set_range(after):
+            return
+        for key, value in cursor:
+            if key != after:
+                yield bytes(key), bytes(value)
+
+    def put_record(self, db: bytes, key: bytes, value: bytes) -> None:
+        self._txn.put(key, value, db=self._dbs[db])
+
 
 class LmdbStore:
     """Runs each use case in one LMDB transaction; writes are fsynced before they return.
@@ -230,6 +244,23 @@ class LmdbStore:
         """Returns (bytes in use, map size in bytes)."""
         info, stat = self._env.info(), self._env.stat()
         return (info["last_pgno"] + 1) * stat["psize"], info["map_size"]
+
+    def replace_sealer(
+        self, sealer: Sealer, check: Callable[[LmdbTransaction], None] | None = None
+    ) -> None:
+        """Seals and opens every later transaction's records with `sealer` (a reloaded keyring).
+
+        The swap happens inside a write transaction, when no other write is in flight, so
+        every record written under the old sealer is committed before any write under the
+        new one begins. `check` runs first in that transaction; if it raises, nothing changes.
+        """
+
+        def swap(tx: LmdbTransaction) -> None:
+            if check is not None:
+                check(tx)
+            self._codec = RecordCodec(sealer)
+
+        self.write(swap)
 
     def close(self) -> None:
         self._env.close()

@@ -1,0 +1,236 @@
+"""twofa's domain metrics: counters fed by security events and mail delivery, store gauges.
+
+Every label is a small enum; no user id, address, code or token ever becomes a
+label value. Every counter series exists (at 0) from the start, so rates and
+alerts work before the first event of a kind.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Callable, Iterable, Sequence
+from importlib import metadata
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..core.events import Event, EventType
+from ..core.models import LoginReason, MailKind, Method, VerifyReason
+from ..core.ports import Clock
+
+log = logging.getLogger("twofa.metrics")
+
+VERIFY_METHODS = ("authenticator_app", "email", "backup_code")
+SETUP_METHODS = ("authenticator_app", "email")
+ENROLLMENT_EVENTS = ("begun", "confirmed", "rejected", "disabled")
+MAIL_KINDS = tuple(kind.value for kind in MailKind)
+MAIL_FAILURES = ("retrying", "given_up", "expired", "refused")
+REVOKE_REASONS = ("user", "reset", "disable", "delete", "evicted", "expired")
+
+_LOCKED = (VerifyReason.TOO_MANY_ATTEMPTS, VerifyReason.LOCKED)
+# (result, reason) pairs a verification can end in.
+VERIFY_OUTCOMES = tuple(
+    (
+        "accepted" if r is VerifyReason.OK else "locked_out" if r in _LOCKED else "rejected",
+        r.name.lower(),
+    )
+    for r in VerifyReason
+)
+_DECISION_FOR = {
+    LoginReason.NOT_ENROLLED_OPTIONAL: "not_required",
+    LoginReason.TRUSTED_DEVICE: "not_required",
+    LoginReason.NOT_ENROLLED_REQUIRED: "enrollment_required",
+    LoginReason.EVERY_LOGIN_POLICY: "required",
+    LoginReason.DEVICE_NOT_TRUSTED: "required",
+    LoginReason.LOCKED_OUT: "required",
+}
+# (decision, reason) pairs EvaluateLogin can answer with.
+LOGIN_OUTCOMES = tuple((_DECISION_FOR[r], r.name.lower()) for r in LoginReason)
+
+_ENROLLMENT_EVENT_FOR = {
+    EventType.SETUP_BEGUN: "begun",
+    EventType.SETUP_CONFIRMED: "confirmed",
+    EventType.SETUP_REJECTED: "rejected",
+    EventType.METHOD_DISABLED: "disabled",
+}
+
+
+def _method(method: Method | None) -> str:
+    return method.name.lower() if method is not None else "unspecified"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("twofa")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class Metrics:
+    """The domain counters; an EventSink for core's events and the outbox's DeliveryRecorder.
+
+    Args:
+        registry: where the metrics are registered (one per server; never the global one).
+        version: the build's version for twofa_build_info; the installed package's by default.
+    """
+
+    def __init__(self, registry: CollectorRegistry, version: str | None = None) -> None:
+        def counter(name: str, help_text: str, labels: Sequence[str] = ()) -> Counter:
+            return Counter(name, help_text, labels, registry=registry)
+
+        self.verifications = counter(
+            "twofa_verifications_total",
+            "Codes checked by VerifyCode, by method, result and reason.",
+            ("method", "result", "reason"),
+        )
+        self.lockouts = counter(
+            "twofa_lockouts_total", "Users locked out after too many failed codes.", ("method",)
+        )
+        self.enrollments = counter(
+            "twofa_enrollments_total",
+            "Set-ups begun, confirmed, rejected (wrong code) and methods disabled.",
+            ("method", "event"),
+        )
+        self.emails_sent = counter(
+            "twofa_emails_sent_total", "Messages handed to the mail server.", ("kind",)
+        )
+        self.email_failures = counter(
+            "twofa_email_failures_total",
+            "Messages not delivered: retrying later, given up, expired or refused.",
+            ("kind", "outcome"),
+        )
+        self.devices_issued = counter(
+            "twofa_trusted_devices_issued_total", "Trusted-device tokens issued."
+        )
+        self.devices_revoked = counter(
+            "twofa_trusted_devices_revoked_total", "Trusted devices revoked, by why.", ("reason",)
+        )
+        self.backup_codes_used = counter("twofa_backup_codes_used_total", "Backup codes used.")
+        self.login_evaluations = counter(
+            "twofa_login_evaluations_total",
+            "EvaluateLogin answers, by decision and reason.",
+            ("decision", "reason"),
+        )
+        Gauge(
+            "twofa_build_info",
+            "The running build (always 1).",
+            ("version", "python_version"),
+            registry=registry,
+        ).labels(version or _version(), platform.python_version()).set(1)
+        self._preinitialise()
+        self._count: dict[EventType, Callable[[Event], None]] = {
+            EventType.VERIFICATION_ACCEPTED: self._verification,
+            EventType.VERIFICATION_REJECTED: self._verification,
+            EventType.LOCKOUT: lambda e: self.lockouts.labels(_method(e.method)).inc(),
+            EventType.DEVICE_TRUSTED: lambda e: self.devices_issued.inc(),
+            EventType.DEVICE_REVOKED: lambda e: self.devices_revoked.labels(e.reason).inc(e.count),
+            # The event's count is the codes left, not the codes used (always one).
+            EventType.BACKUP_CODE_USED: lambda e: self.backup_codes_used.inc(),
+            EventType.LOGIN_EVALUATED: lambda e: self.login_evaluations.labels(
+                e.result, e.reason
+            ).inc(),
+        }
+        for kind, name in _ENROLLMENT_EVENT_FOR.items():
+            self._count[kind] = self._enrollment(name)
+
+    def _preinitialise(self) -> None:
+        for method in VERIFY_METHODS:
+            self.lockouts.labels(method)
+            for result, reason in VERIFY_OUTCOMES:
+                self.verifications.labels(method, result, reason)
+        for method in SETUP_METHODS:
+            for event in ENROLLMENT_EVENTS:
+                self.enrollments.labels(method, event)
+        for kind in MAIL_KINDS:
+            self.emails_sent.labels(kind)
+            for outcome in MAIL_FAILURES:
+                self.email_failures.labels(kind, outcome)
+        for reason in REVOKE_REASONS:
+            self.devices_revoked.labels(reason)
+        for decision, reason in LOGIN_OUTCOMES:
+            self.login_evaluations.labels(decision, reason)
+
+    # --- EventSink ---------------------------------------------------------------------
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Counts committed events (EventSink)."""
+        for event in events:
+            count = self._count.get(event.type)
+            if count is not None:
+                count(event)
+
+    def _verification(self, event: Event) -> None:
+        self.verifications.labels(_method(event.method), event.result, event.reason).inc()
+
+    def _enrollment(self, name: str) -> Callable[[Event], None]:
+        def count(event: Event) -> None:
+            self.enrollments.labels(_method(event.method), name).inc()
+
+        return count
+
+    # --- DeliveryRecorder ----------------------------------------------------------------
+
+    def sent(self, kind: str) -> None:
+        """A message of `kind` was accepted by the mail server."""
+        self.emails_sent.labels(kind).inc()
+
+    def failed(self, kind: str, outcome: str) -> None:
+        """A message of `kind` was not delivered: retrying, given_up, expired or refused."""
+        self.email_failures.labels(kind, outcome).inc()
+
+
+class StoreStats(Protocol):
+    """What the store reports for the gauges (LmdbStore)."""
+
+    def outbox_summary(self) -> tuple[int, float | None]: ...
+
+    def map_usage(self) -> tuple[int, int]: ...
+
+
+class StoreCollector(Collector):
+    """Outbox and LMDB map gauges, read from the store when Prometheus scrapes.
+
+    Args:
+        store: the store to read.
+        clock: the time the oldest message's age is measured against.
+    """
+
+    def __init__(self, store: StoreStats, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return self._families(None)
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        try:
+            depth, oldest = self._store.outbox_summary()
+            used, size = self._store.map_usage()
+        except Exception as error:  # a scrape must not fail because the store is closing
+            log.warning("store gauges unavailable: %s", type(error).__name__)
+            return []
+        age = max(self._clock.now() - oldest, 0.0) if oldest is not None else 0.0
+        return self._families((depth, age, used, size, used / size if size else 0.0))
+
+    def _families(
+        self, values: tuple[float, float, float, float, float] | None
+    ) -> list[GaugeMetricFamily]:
+        specs = (
+            ("twofa_email_outbox_depth", "Messages waiting in the outbox."),
+            (
+                "twofa_email_outbox_oldest_age_seconds",
+                "Age of the oldest message in the outbox (0 when empty).",
+            ),
+            ("twofa_store_map_used_bytes", "Bytes of the LMDB map in use."),
+            ("twofa_store_map_size_bytes", "Size of the LMDB map (the most the store may use)."),
+            ("twofa_store_map_used_ratio", "Fraction of the LMDB map in use (0-1)."),
+        )
+        if values is None:
+            return [GaugeMetricFamily(name, text) for name, text in specs]
+        return [
+            GaugeMetricFamily(name, text, value=value)
+            for (name, text), value in zip(specs, values, strict=True)
+        ]

@@ -1,0 +1,80 @@
+"""Assembly of metrics, audit log and request ids for one server, and the /metrics endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import grpc
+from google.protobuf.descriptor import ServiceDescriptor
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from ..core.events import EventSink, FanOut
+from ..core.ports import Clock, Random
+from .audit import AuditLog
+from .endpoint import MetricsEndpoint
+from .grpc_metrics import ServerMetricsInterceptor
+from .metrics import Metrics, StoreCollector, StoreStats
+from .request_id import RequestIdInterceptor
+
+
+class Observability:
+    """The metrics registry, audit log and interceptors of one server.
+
+    Args:
+        audit_destination: "stderr" or a file path (see AuditLog).
+        clock: stamps audit lines and ages the outbox.
+        random: makes request ids for calls that bring none.
+        services: the gRPC services whose metric series exist from the start.
+        registry: a fresh one per server by default.
+
+    Raises:
+        OSError: the audit file cannot be opened.
+    """
+
+    def __init__(
+        self,
+        audit_destination: str,
+        clock: Clock,
+        random: Random,
+        services: Iterable[ServiceDescriptor],
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.registry = registry or CollectorRegistry()
+        self._clock = clock
+        self.metrics = Metrics(self.registry)
+        ProcessCollector(registry=self.registry)
+        self.audit = AuditLog(audit_destination, clock)
+        self.events: EventSink = FanOut(self.metrics, self.audit)
+        # Request ids outermost, so every later layer sees them; metrics next, so they
+        # see the code the error mapping (placed after these) has turned errors into.
+        self.interceptors: tuple[grpc.ServerInterceptor, ...] = (  # type: ignore[type-arg]
+            RequestIdInterceptor(random.token_bytes),
+            ServerMetricsInterceptor(self.registry, services),
+        )
+        self._endpoint: MetricsEndpoint | None = None
+        self.metrics_address = ""
+
+    def watch_store(self, store: StoreStats) -> None:
+        """Adds the outbox and LMDB map gauges, read from `store` at each scrape."""
+        self.registry.register(StoreCollector(store, self._clock))
+
+    def serve_metrics(self, listen: str) -> str:
+        """Serves GET /metrics on `listen` (host:port; port 0 picks one) in a thread.
+
+        Returns:
+            The bound address, host:port.
+
+        Raises:
+            OSError: the address is in use or not allowed.
+        """
+        host, _, port = listen.rpartition(":")
+        self._endpoint = MetricsEndpoint(self.registry, host.strip("[]"), int(port))
+        self.metrics_address = self._endpoint.address
+        return self.metrics_address
+
+    def stop(self) -> None:
+        """Stops the /metrics endpoint and closes the audit file."""
+        if self._endpoint is not None:
+            self._endpoint.stop()
+            self._endpoint = None
+        self.audit.close()
