@@ -17,6 +17,7 @@ from ..core.ports import Clock
 from ..crypto import Sealer
 from . import keys
 from .codec import RecordCodec, decode_policy, encode_policy
+from .group_commit import GroupCommit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -155,16 +156,46 @@ class LmdbStore:
             self._dbs = {name: self._env.open_db(name, txn=txn) for name in keys.ALL_DATABASES}
         self._codec = RecordCodec(sealer)
         self._clock = clock or SystemClock()
+        self._group = GroupCommit(self._run_batch)
 
     def read(self, work: Callable[[LmdbTransaction], T]) -> T:
         with self._failures(), self._env.begin(write=False, buffers=False) as txn:
             return work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
 
     def write(self, work: Callable[[LmdbTransaction], T]) -> T:
-        # The context manager commits when `work` returns and aborts if it raises,
-        # so a refused request leaves nothing behind.
-        with self._failures(), self._env.begin(write=True) as txn:
-            return work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
+        # Concurrent writes share one durable commit (group_commit.py); each still
+        # runs in a transaction of its own, and returns only once it is on disk.
+        with self._failures():
+            return self._group.submit(
+                lambda txn: work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
+            )
+
+    def _run_batch(self, batch: list[Any]) -> None:
+        """Runs each work item in a nested transaction, then commits them all at once.
+
+        A failing item's nested transaction is aborted, so a refused request
+        leaves nothing behind while the rest of the batch goes on.
+        """
+        if len(batch) == 1:  # alone: its own transaction, no nesting needed
+            item = batch[0]
+            with self._env.begin(write=True) as txn:  # aborts if the work raises
+                item.result = item.work(txn)
+            return
+        txn = self._env.begin(write=True)
+        try:
+            for item in batch:
+                child = self._env.begin(write=True, parent=txn)
+                try:
+                    item.result = item.work(child)
+                except BaseException as error:
+                    child.abort()
+                    item.error = error
+                else:
+                    child.commit()
+            txn.commit()  # the one fsync of the batch
+        except BaseException:
+            txn.abort()
+            raise
 
     # --- the outbox, for the delivery worker (core.ports.Outbox) -----------------------------
 
