@@ -28,6 +28,7 @@ from ..core.errors import (
     StoreUnavailable,
     TwoFactorError,
 )
+from .handlers import with_unary_behavior
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +140,4 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method.rsplit("/", 1)[-1]
-        return grpc.unary_unary_rpc_method_handler(
-            _guarded(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return with_unary_behavior(handler, _guarded(method, handler.unary_unary))

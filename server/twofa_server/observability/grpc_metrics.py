@@ -15,6 +15,8 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from ..api.handlers import with_unary_behavior
+
 CODE_NAMES = {
     grpc.StatusCode.OK: "OK",
     grpc.StatusCode.CANCELLED: "Canceled",
@@ -106,11 +108,7 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
             method,
         )
         if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._measured(labels, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return with_unary_behavior(handler, self._measured(labels, handler.unary_unary))
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._measured_stream(labels, handler.unary_stream),

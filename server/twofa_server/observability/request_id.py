@@ -16,6 +16,8 @@ from typing import Any
 
 import grpc
 
+from ..api.handlers import with_unary_behavior
+
 HEADER = "x-request-id"
 MAX_CHARS = 128
 _VALID = re.compile(rf"[\x21-\x7e]{{1,{MAX_CHARS}}}")
@@ -65,8 +67,4 @@ class RequestIdInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
             finally:
                 _current.reset(token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            handle,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return with_unary_behavior(handler, handle)
