@@ -61,19 +61,19 @@ class Application:
     store: LmdbStore
     outbox: OutboxSender
     housekeeper: Housekeeper
+    # Metrics (and their /metrics endpoint) and the audit log.
+    observability: Observability
+    # Reloads a changed keyring file and re-seals the store under its primary key.
+    keyring_watcher: KeyringWatcher
     addresses: tuple[str, ...]
     # The plaintext health-only server for probes (health_listen), and its address.
     health_server: grpc.Server | None = None
     health_address: str = ""
-    # Metrics (and their /metrics endpoint) and the audit log.
-    observability: Observability | None = None
-    # Reloads a changed keyring file and re-seals the store under its primary key.
-    keyring_watcher: KeyringWatcher | None = None
 
     @property
     def metrics_address(self) -> str:
         """The bound host:port of /metrics; empty when metrics_listen is off."""
-        return self.observability.metrics_address if self.observability else ""
+        return self.observability.metrics_address
 
     def stop(self, grace: float) -> None:
         """Drains: probes see NOT_SERVING, new calls are refused, in-flight calls finish.
@@ -84,10 +84,8 @@ class Application:
         self.server.stop(grace).wait()
         self.housekeeper.stop()
         self.outbox.stop()
-        if self.keyring_watcher is not None:  # an unfinished re-seal resumes at the next start
-            self.keyring_watcher.stop()
-        if self.observability is not None:  # before the store its gauges read
-            self.observability.stop()
+        self.keyring_watcher.stop()  # an unfinished re-seal resumes at the next start
+        self.observability.stop()  # before the store its gauges read
         self.store.close()
         if self.health_server is not None:  # last: probes see NOT_SERVING through the drain
             self.health_server.stop(0).wait()
@@ -183,11 +181,11 @@ def start(
         store,
         outbox,
         housekeeper,
+        observability,
+        keyring_watcher,
         addresses,
         health_server=health_server,
         health_address=health_address,
-        observability=observability,
-        keyring_watcher=keyring_watcher,
     )
 
 
@@ -336,9 +334,8 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    watcher = app.keyring_watcher
-    if watcher is not None:  # SIGHUP: check the keyring file now, not at the next poll
-        signal.signal(signal.SIGHUP, lambda _signum, _frame: watcher.check_now())
+    # SIGHUP: look at the keyring file now, not at the next poll.
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: app.keyring_watcher.check_now())
     stopping.wait()
     app.stop(settings.grace_seconds)
     log.info("twofa stopped")
