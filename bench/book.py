@@ -2,7 +2,8 @@
 
 Kept by the load generator for the whole run (across scenarios and concurrency
 levels), because the server remembers too: failed attempts and the last used
-time step of every user.
+time step of every user. Every queue starts in `Population.order()`, so
+consecutive requests are about users far apart in the store.
 """
 
 from __future__ import annotations
@@ -32,15 +33,27 @@ class UserBook:
 
     def __init__(self, population: Population) -> None:
         self.population = population
+        order = population.order()
         self._wrong_uses = [0] * population.count
-        self._wrong_queue: deque[int] = deque(range(population.count))
+        self._wrong_queue: deque[int] = deque(order)
         self._last_step = [0] * population.count
         # Users that may have a fresh step, in round-robin order; users whose
         # steps of the current window are used up wait in `_spent` (ordered by
         # their last step) until the window moves on. A user with a request in
         # flight is in neither, so no two codes of one user are ever in flight.
-        self._ready: deque[int] = deque(range(population.count))
+        self._ready: deque[int] = deque(order)
         self._spent: deque[int] = deque()
+        # For requests any user may get any number of times (logins, set-ups).
+        self._order = order
+        self._next = 0
+
+    # --- any user, round-robin ----------------------------------------------------------
+
+    def take_any(self) -> int:
+        """The next user in round-robin order, for requests without a per-user limit."""
+        user = self._order[self._next]
+        self._next = (self._next + 1) % len(self._order)
+        return user
 
     # --- wrong codes -----------------------------------------------------------------
 

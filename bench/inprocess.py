@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from twofa_server import qr
 from twofa_server.clock import SystemClock, SystemRandom
-from twofa_server.core.models import Method, Policy, UserRef, VerifyResult
+from twofa_server.core.models import LoginReason, Method, Policy, UserRef, VerifyResult
 from twofa_server.core.service import ServiceSettings, TwoFactorService
 from twofa_server.crypto import KeyedHasher, Sealer, load_keyring
 from twofa_server.store.lmdb_store import LmdbStore
@@ -85,11 +86,13 @@ def _timed(what: str, threads: int, call: Callable[[int], bool], limit: int) -> 
 
 
 def measure_floor(data_dir: Path, seed: bytes) -> list[FloorRow]:
-    """Measures verify_code (wrong code) and bare store transactions in this process.
+    """Measures use cases and bare store transactions in this process.
 
-    No user is locked out: each verify row walks the users in order and
-    stops after `WRONG_PER_USER_PER_ROW` rounds, so a user gets fewer wrong
-    codes in all than the tenant's max_attempts.
+    verify_code (wrong code), evaluate_login with a trusted device,
+    begin_authenticator_setup (without the QR codes the servicer adds) and the
+    QR rendering on its own. No user is locked out: each verify row walks the
+    users in order and stops after `WRONG_PER_USER_PER_ROW` rounds, so a user
+    gets fewer wrong codes in all than the tenant's max_attempts.
     """
     population = Population("floor", USERS, seed)
     prepare_store(data_dir, population, enabled_at=time.time())
@@ -120,12 +123,32 @@ def measure_floor(data_dir: Path, seed: bytes) -> list[FloorRow]:
             store.write(lambda tx: tx.put_meta(b"bench-floor", b"%d" % i))
             return True
 
+        tokens = [population.device_token(i) for i in range(USERS)]
+
+        def evaluate(i: int) -> bool:
+            answer = service.evaluate_login(refs[i % USERS], tokens[i % USERS])
+            return answer.reason is LoginReason.TRUSTED_DEVICE
+
+        def begin_setup(i: int) -> bool:
+            return service.begin_authenticator_setup(refs[i % USERS], "", "").is_reset
+
+        uri = service.begin_authenticator_setup(refs[0], "", "").otpauth_uri
+
+        def render_qr(i: int) -> bool:
+            # What the servicer adds to BeginAuthenticatorSetup: both renderings.
+            return bool(qr.render_png(uri)) and bool(qr.render_svg(uri))
+
         limit = USERS * WRONG_PER_USER_PER_ROW
         rows = [
             _timed("read txn: get one user (decode, AEAD open)", 1, read, UNLIMITED),
             _timed("write txn: one tiny put, commit", 1, tiny_commit, UNLIMITED),
         ]
         rows += [_timed("verify_code, wrong code", n, verify, limit) for n in THREAD_COUNTS]
+        rows += [
+            _timed("evaluate_login, trusted device (read txn)", 1, evaluate, UNLIMITED),
+            _timed("begin_authenticator_setup, no QR (write txn)", 1, begin_setup, UNLIMITED),
+            _timed("QR of the otpauth URI: render_png + render_svg", 1, render_qr, UNLIMITED),
+        ]
         return rows
     finally:
         store.close()

@@ -1,8 +1,8 @@
 """The load generator: its own process, grpc.aio, C tasks on one channel, bounded in time.
 
 The parent (run.py) sends a Job through a pipe and gets a Measurement back; the
-process keeps one UserBook for the whole run, because the server remembers
-every code it has seen.
+process keeps one UserBook per population (per store) for the whole run, because
+the server remembers every code it has seen.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
@@ -24,13 +25,19 @@ from .stats import Measurement, percentile
 from .users import Population
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+# The population (and so the store) a job's requests are about, unless it names another.
+MAIN = "main"
 # Requests in flight when the window closes may take up to the call timeout to finish.
 DRAIN_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """Run `scenario` at `concurrency` against `target` (host:port), whose process is `pid`."""
+    """Run `scenario` at `concurrency` against `target` (host:port), whose process is `pid`.
+
+    `population` names the users of the target's store (a key of the populations
+    the LoadGenerator was started with).
+    """
 
     target: str
     target_pid: int
@@ -38,6 +45,7 @@ class Job:
     concurrency: int
     duration: float
     warmup: float
+    population: str = MAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +139,14 @@ async def run_job(job: Job, book: UserBook) -> Measurement:
     )
 
 
-def serve(conn: Connection, population: Population) -> None:
+def serve(conn: Connection, populations: Mapping[str, Population]) -> None:
     """The process's main loop: one Job in, one Measurement (or Failure) out, until None."""
-    book = UserBook(population)
+    books = {name: UserBook(population) for name, population in populations.items()}
     loop = asyncio.new_event_loop()
     try:
         while (job := conn.recv()) is not None:
             try:
-                conn.send(loop.run_until_complete(run_job(job, book)))
+                conn.send(loop.run_until_complete(run_job(job, books[job.population])))
             except Exception as exc:  # reported to the parent, which stops the run
                 conn.send(Failure(f"{job.scenario} c={job.concurrency}: {exc!r}"))
     finally:
@@ -154,13 +162,16 @@ class LoadGenerator:
     """The parent's handle on the load-generator process (started with spawn, not fork).
 
     Use as a context manager; `run` sends one Job and waits, bounded, for its Measurement.
+
+    Args:
+        populations: the users of each store, by the name Jobs give in `population`.
     """
 
-    def __init__(self, population: Population) -> None:
+    def __init__(self, populations: Mapping[str, Population]) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=serve, args=(child, population), name="bench-loadgen", daemon=True
+            target=serve, args=(child, dict(populations)), name="bench-loadgen", daemon=True
         )
         self._process.start()
         child.close()

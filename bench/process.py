@@ -15,12 +15,18 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from .procstat import peak_rss_bytes
+from .procstat import Memory, cpu_times, memory, peak_rss_bytes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the bench only ever talks to loopback
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
+# A server counts as settled when it used less than this share of a core over
+# each of IDLE_CHECKS consecutive IDLE_PERIOD_SECONDS.
+IDLE_CORE_SHARE = 0.1
+IDLE_PERIOD_SECONDS = 0.5
+IDLE_CHECKS = 2
+SETTLE_TIMEOUT_SECONDS = 180.0
 
 
 class ServerFailed(Exception):
@@ -38,6 +44,9 @@ class RunningServer:
     def peak_rss_bytes(self) -> int:
         return peak_rss_bytes(self.pid)
 
+    def memory(self) -> Memory:
+        return memory(self.pid)
+
 
 def free_port() -> int:
     """A TCP port on the loopback that nothing listens on right now."""
@@ -47,17 +56,21 @@ def free_port() -> int:
         return port
 
 
-def twofa_command(data_dir: Path, address: str, workers: int | None = None) -> list[str]:
+def twofa_command(
+    data_dir: Path, address: str, workers: int | None = None, map_size_mb: int | None = None
+) -> list[str]:
     """The real twofa server, as an operator starts it (thread pool, fsync on every write).
 
     Args:
         workers: its thread pool size; None keeps the server's default.
+        map_size_mb: its LMDB map size; None keeps the server's default (1024).
     """
     return [
         sys.executable,
         *("-m", "twofa_server.cli", "serve"),
         *("--data-dir", str(data_dir), "--listen", address, "--log-level", "warning"),
         *(("--workers", str(workers)) if workers else ()),
+        *(("--map-size-mb", str(map_size_mb)) if map_size_mb else ()),
     ]
 
 
@@ -80,6 +93,25 @@ def running_server(
                 raise ServerFailed(f"{label} exited during the run: {_tail(log)}")
         finally:
             _stop(process)
+
+
+def wait_idle(server: RunningServer) -> float:
+    """Waits until `server` is idle; returns the seconds waited.
+
+    twofa answers health checks while background work of its start is still
+    going on (e.g. the keyring watcher's census, which reads every record: some
+    seconds for a million users). Rows measured during it would be disturbed.
+    Bounded: after SETTLE_TIMEOUT_SECONDS it goes on regardless.
+    """
+    started = time.monotonic()
+    quiet = 0
+    before = sum(cpu_times(server.pid))
+    while quiet < IDLE_CHECKS and time.monotonic() - started < SETTLE_TIMEOUT_SECONDS:
+        time.sleep(IDLE_PERIOD_SECONDS)
+        now = sum(cpu_times(server.pid))
+        quiet = quiet + 1 if now - before < IDLE_CORE_SHARE * IDLE_PERIOD_SECONDS else 0
+        before = now
+    return time.monotonic() - started
 
 
 def _wait_serving(address: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -32,6 +33,44 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """A process's memory at one moment, in bytes (/proc/<pid>/status and smaps).
+
+    Attributes:
+        peak: VmHWM, the most resident memory so far (anonymous + file + shmem).
+        anon: RssAnon, private memory: the heap, thread stacks, Python objects.
+        file: RssFile, resident pages of mapped files: the store's pages that
+            LMDB's read-only map has touched, and the interpreter's and
+            libraries' code. These are page cache, shared and reclaimable.
+        store: the resident part of the mapping of `data.mdb` alone (part of `file`).
+    """
+
+    peak: int = 0
+    anon: int = 0
+    file: int = 0
+    store: int = 0
+
+
+def memory(pid: int, mapped_name: str = "data.mdb") -> Memory:
+    """`pid`'s memory now; `store` sums the Rss of its mappings of a file named `mapped_name`."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0]) * 1024
+    store = 0
+    inside = False
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            head = line.split(maxsplit=5)
+            if not head[0].endswith(":"):  # a mapping's header: address range, ..., path
+                inside = len(head) == 6 and head[5].rstrip("\n").endswith("/" + mapped_name)
+            elif inside and head[0] == "Rss:":
+                store += int(head[1]) * 1024
+    return Memory(fields.get("VmHWM", 0), fields.get("RssAnon", 0), fields.get("RssFile", 0), store)
 
 
 def cpu_model() -> str:

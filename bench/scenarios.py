@@ -24,6 +24,7 @@ from .users import code_at_step, time_step, wrong_code
 
 # A request that takes longer than this counts as an error (DEADLINE_EXCEEDED).
 CALL_TIMEOUT_SECONDS = 10.0
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class Outcome(enum.Enum):
@@ -119,6 +120,53 @@ def _verify_correct(channel: grpc.aio.Channel, book: UserBook) -> Call:
     return call
 
 
+def _evaluate_login(channel: grpc.aio.Channel, book: UserBook) -> Call:
+    stub = twofa_pb2_grpc.TwoFactorServiceStub(channel)
+    people = book.population
+
+    async def call() -> Outcome:
+        user = book.take_any()
+        response = await stub.EvaluateLogin(
+            pb.EvaluateLoginRequest(
+                tenant_id=people.tenant_id,
+                user_id=people.user_id(user),
+                device_token=people.device_token(user),
+            ),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+        trusted = (
+            response.decision == pb.LOGIN_DECISION_NOT_REQUIRED
+            and response.reason == pb.LOGIN_REASON_TRUSTED_DEVICE
+        )
+        return Outcome.OK if trusted else Outcome.MISMATCH
+
+    return call
+
+
+def _begin_setup(channel: grpc.aio.Channel, book: UserBook) -> Call:
+    # Each call replaces the user's pending secret; the enabled one, which the
+    # verify scenarios use, stays as it is (a Reset keeps it until confirmed).
+    stub = twofa_pb2_grpc.TwoFactorServiceStub(channel)
+    people = book.population
+
+    async def call() -> Outcome:
+        user = book.take_any()
+        response = await stub.BeginAuthenticatorSetup(
+            pb.BeginAuthenticatorSetupRequest(
+                tenant_id=people.tenant_id, user_id=people.user_id(user)
+            ),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
+        complete = (
+            response.qr_png.startswith(PNG_SIGNATURE)
+            and response.otpauth_uri.startswith("otpauth://totp/")
+            and response.is_reset
+        )
+        return Outcome.OK if complete else Outcome.MISMATCH
+
+    return call
+
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
@@ -142,6 +190,20 @@ SCENARIOS: dict[str, Scenario] = {
             "ACCEPTED",
             _verify_correct,
             lambda book: book.fresh_codes(time.time()),
+        ),
+        Scenario(
+            "evaluate_login",
+            "EvaluateLogin (valid trusted-device token)",
+            "NOT_REQUIRED, reason TRUSTED_DEVICE",
+            _evaluate_login,
+            lambda book: None,
+        ),
+        Scenario(
+            "begin_setup",
+            "BeginAuthenticatorSetup (a Reset; QR PNG and SVG rendered)",
+            "a PNG `qr_png`, an `otpauth://totp/` URI, `is_reset`",
+            _begin_setup,
+            lambda book: None,
         ),
     )
 }

@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .procstat import Memory
+
 
 def percentile(sorted_values: Sequence[int], fraction: float) -> int:
     """The nearest-rank percentile of already sorted values (0 when there are none)."""
@@ -41,6 +43,8 @@ class Measurement:
     client_cpu_seconds: float = 0.0
     machine_cpu_seconds: float = 0.0  # every process on every core, these two included
     supply_before: int | None = None
+    # The server's memory just after the row (read by the parent, not the load generator).
+    server_memory: Memory = Memory()
 
     @property
     def throughput(self) -> float:
@@ -88,7 +92,8 @@ class Row:
     work can only slow a round down, so the fastest round is the least
     disturbed one (as `timeit` takes the minimum). The errors, mismatches and
     sends of all rounds are added into it, so repeating a row never hides a
-    wrong answer. `low` and `high` are the least and the most throughput of any round.
+    wrong answer; its server memory is that of the round that left the most
+    private memory. `low` and `high` are the least and the most throughput of any round.
     """
 
     best: Measurement
@@ -112,6 +117,7 @@ def combine(rounds: Sequence[Measurement]) -> Row:
         starved=any(m.starved for m in rounds),
         sent=sum(m.sent for m in rounds),
         supply_before=rounds[0].supply_before,
+        server_memory=max((m.server_memory for m in rounds), key=lambda memory: memory.anon),
     )
     return Row(best, len(rounds), ordered[0].throughput, ordered[-1].throughput)
 

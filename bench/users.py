@@ -9,13 +9,16 @@ hide in the other.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import math
 import struct
 from dataclasses import dataclass
 
 PERIOD_SECONDS = 30
 SECRET_BYTES = 20
+DEVICE_TOKEN_BYTES = 32  # as twofa issues them (core/devices.py)
 # The bench tenant's policy: the most attempts the API allows, so that wrong-code
 # load (capped below this per user, see book.py) never locks a user.
 BENCH_MAX_ATTEMPTS = 20
@@ -40,6 +43,37 @@ class Population:
         return hashlib.blake2b(
             index.to_bytes(8, "big"), key=self.seed, digest_size=SECRET_BYTES
         ).digest()
+
+    def device_raw(self, index: int) -> bytes:
+        """The 32 raw bytes of user `index`'s trusted-device token (another BLAKE2b domain)."""
+        return hashlib.blake2b(
+            index.to_bytes(8, "big"),
+            key=self.seed,
+            digest_size=DEVICE_TOKEN_BYTES,
+            person=b"bench-device",
+        ).digest()
+
+    def device_token(self, index: int) -> str:
+        """User `index`'s device token as the application's cookie holds it (URL-safe base64)."""
+        return base64.urlsafe_b64encode(self.device_raw(index)).rstrip(b"=").decode("ascii")
+
+    def order(self) -> list[int]:
+        """Every user index once, consecutive ones far apart in the store's key order.
+
+        The book hands users out in this order, not 0, 1, 2, ..., so that the
+        requests of a row touch pages all over a big store's B-tree, as real
+        logins would, instead of only the first few thousand users' pages.
+        """
+        stride = _golden_stride(self.count)
+        return [slot * stride % self.count for slot in range(self.count)]
+
+
+def _golden_stride(count: int) -> int:
+    """A step coprime with `count` near count / golden ratio: a full, well-spread cycle."""
+    stride = max(1, round(count * 0.6180339887))
+    while math.gcd(stride, count) != 1:
+        stride += 1
+    return stride
 
 
 def time_step(unix_seconds: float) -> int:

@@ -17,6 +17,7 @@ from twofa_server.app import Application, start
 from twofa_server.config import Settings
 from twofa_server.crypto import generate_keyring, write_keyring
 
+from .mailroom import Mailroom, free_port, smtp_settings
 from .smtp_sink import PortZeroController, Serve, Sink
 from .support import FixedClock
 
@@ -102,3 +103,23 @@ def smtp_server() -> Iterator[Serve]:
     yield start
     for controller in controllers:
         controller.stop()
+
+
+# --- twofa with a real SMTP server (see mailroom.py) ---
+
+
+@pytest.fixture
+def mailroom(settings: Settings, clock: FixedClock, smtp_server: Serve) -> Iterator[Mailroom]:
+    """twofa with a working SMTP server."""
+    sink = Sink()
+    room = Mailroom(smtp_settings(settings, smtp_server(sink)), clock, sink)
+    yield room
+    room.close()
+
+
+@pytest.fixture
+def offline(settings: Settings, clock: FixedClock) -> Iterator[Mailroom]:
+    """twofa whose SMTP server is down (nothing listens) until the test calls start_smtp()."""
+    room = Mailroom(smtp_settings(settings, free_port()), clock, Sink())
+    yield room
+    room.close()

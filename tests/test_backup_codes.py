@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 
 import grpc
 import pytest
@@ -22,44 +21,23 @@ from twofa_client import (
     VerifyReason,
     VerifyResult,
 )
-from twofa_server.config import Settings
 
-from .smtp_sink import Serve, Sink
-from .support import FixedClock, store_bytes, totp_code, wrong_code
-from .test_email import (
+from .mailroom import (
     ADDRESS,
     Mailroom,
     T,
     U,
     backup_codes_in,
     enroll_email,
-    free_port,
     html_body,
     in_records,
-    smtp_settings,
 )
+from .support import FixedClock, store_bytes, totp_code, wrong_code
 
 NOTIFY = "alice.backup@example.org"
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 SHAPE = re.compile(rf"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}")
 NOT_ISSUED = "2222-3333-4444"  # backup-shaped; one in 2^60 that the server issued it
-
-
-@pytest.fixture
-def mailroom(settings: Settings, clock: FixedClock, smtp_server: Serve) -> Iterator[Mailroom]:
-    """twofa with a working SMTP server."""
-    sink = Sink()
-    room = Mailroom(smtp_settings(settings, smtp_server(sink)), clock, sink)
-    yield room
-    room.close()
-
-
-@pytest.fixture
-def offline(settings: Settings, clock: FixedClock) -> Iterator[Mailroom]:
-    """twofa whose SMTP server is down until the test calls start_smtp()."""
-    room = Mailroom(smtp_settings(settings, free_port()), clock, Sink())
-    yield room
-    room.close()
 
 
 def enroll_app(

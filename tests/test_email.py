@@ -8,20 +8,12 @@ what is due and what has expired by it.
 
 from __future__ import annotations
 
-import re
 import secrets
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from datetime import timedelta
 
 import grpc
 import pytest
-from google.rpc.error_details_pb2 import ErrorInfo
-from grpc_status import rpc_status
 
 from twofa_client import (
     FailedPrecondition,
@@ -29,264 +21,35 @@ from twofa_client import (
     LoginCodeSent,
     Method,
     MethodState,
-    MethodStatus,
     ResourceExhausted,
     TwoFactorClient,
     TwoFactorError,
     VerifyReason,
     VerifyResult,
 )
-from twofa_server.app import Application, start
+from twofa_server.app import start
 from twofa_server.config import Settings
-from twofa_server.delivery import MailStyle, SmtpSettings
-from twofa_server.delivery.outbox import RetryPolicy
 
-from .smtp_sink import PortZeroController, Received, Serve, Sink
+from .mailroom import (
+    ADDRESS,
+    WAIT_SECONDS,
+    Mailroom,
+    T,
+    U,
+    at,
+    backup_codes_in,
+    code_in,
+    email_status,
+    enroll_app,
+    enroll_email,
+    error_reason,
+    html_body,
+    in_records,
+    other_code,
+    send_refused,
+    text_body,
+)
 from .support import FixedClock, store_bytes, totp_code, wrong_code
-
-T, U = "acme", "alice"
-ADDRESS = "alice@example.com"
-SENDER = "security@acme.example"
-BACKUP_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
-SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
-WAIT_SECONDS = 10.0
-POLL_SECONDS = 0.02
-
-
-# --- helpers ---------------------------------------------------------------------------
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Polls `condition` for up to WAIT_SECONDS; fails naming `what` if it never holds."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {WAIT_SECONDS} s waiting for {what}")
-        time.sleep(POLL_SECONDS)
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, noted and closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def text_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
-
-
-def html_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
-
-
-def code_in(message: EmailMessage) -> str:
-    """The one six-digit code in a message's text part."""
-    codes = SIX_DIGITS.findall(text_body(message))
-    assert len(codes) == 1, codes
-    code: str = codes[0]
-    return code
-
-
-def backup_codes_in(message: EmailMessage) -> list[str]:
-    """The backup codes (XXXX-XXXX-XXXX) in a message's text part, in order."""
-    return BACKUP_CODE.findall(text_body(message))
-
-
-def other_code(code: str) -> str:
-    """A six-digit code that is not `code`."""
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-def error_reason(error: TwoFactorError) -> str:
-    """The google.rpc.ErrorInfo reason the server attached to a failed call."""
-    call = error.__cause__
-    assert isinstance(call, grpc.Call)
-    status = rpc_status.from_call(call)
-    assert status is not None
-    info = ErrorInfo()
-    for detail in status.details:
-        if detail.Unpack(info):
-            reason: str = info.reason
-            return reason
-    raise AssertionError("no ErrorInfo in the status details")
-
-
-def at(clock: FixedClock, seconds: float = 0) -> datetime:
-    return datetime.fromtimestamp(clock.now() + seconds, UTC)
-
-
-def smtp_settings(settings: Settings, port: int) -> Settings:
-    """`settings`, sending through plain SMTP on 127.0.0.1:`port`, retrying within 2 s."""
-    return replace(
-        settings,
-        mail_backend="smtp",
-        smtp=SmtpSettings(host="127.0.0.1", port=port, security="none", timeout_seconds=5),
-        mail=MailStyle(brand="Acme", from_address=SENDER),
-        mail_retry=RetryPolicy(base_seconds=1, max_seconds=2),
-    )
-
-
-class Mailroom:
-    """A running twofa that mails through SMTP, its client, and the sink that receives.
-
-    `next_mail` hands out delivered messages in order; `settle` waits until nothing
-    is left in the outbox, after which every message sent so far is in the sink.
-    """
-
-    def __init__(self, settings: Settings, clock: FixedClock, sink: Sink) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.sink = sink
-        self._smtp: PortZeroController | None = None
-        self._taken = 0
-        self._running = False
-        self.start()
-
-    # --- the server ---
-
-    def start(self) -> None:
-        """Starts a server on the store (again, after stop())."""
-        self.app: Application = start(self.settings, clock=self.clock)
-        self.client = TwoFactorClient(self.app.addresses[0], timeout=10)
-        self._running = True
-
-    def stop(self) -> None:
-        """Stops the server; queued mail stays in the outbox for the next start."""
-        if self._running:
-            self._running = False
-            self.client.close()
-            self.app.stop(0)
-
-    def close(self) -> None:
-        self.stop()
-        if self._smtp is not None:
-            self._smtp.stop()
-
-    def advance(self, seconds: float) -> None:
-        """Moves the clock and lets the sender look at the outbox again."""
-        self.clock.advance(seconds)
-        self.app.outbox.wake()
-
-    # --- the SMTP side ---
-
-    def start_smtp(self) -> None:
-        """Starts the sink on the configured port (for a server set up with SMTP down)."""
-        controller = PortZeroController(
-            self.sink,
-            hostname="127.0.0.1",
-            port=self.settings.smtp.port,
-            server_hostname="localhost",
-        )
-        controller.start()
-        self._smtp = controller
-
-    def queued(self) -> int:
-        return self.app.store.outbox_summary()[0]
-
-    def wait_for_failed_attempt(self) -> None:
-        """Waits until the sender has tried, failed and rescheduled the queued mail."""
-
-        def rescheduled() -> bool:
-            next_at = self.app.store.next_attempt_at()
-            return next_at is not None and next_at > self.clock.now()
-
-        wait_until(rescheduled, "a failed delivery attempt to be rescheduled")
-
-    def next_received(self) -> Received:
-        wait_until(lambda: len(self.sink.received) > self._taken, "a message to arrive")
-        received = self.sink.received[self._taken]
-        self._taken += 1
-        return received
-
-    def next_mail(self, to: str = ADDRESS) -> EmailMessage:
-        """The next delivered message, which must be addressed to `to` and only to it."""
-        received = self.next_received()
-        assert received.rcpt_tos == [to]
-        message = received.parsed()
-        assert message["To"] == to
-        assert SENDER in message["From"]
-        return message
-
-    def next_code(self, to: str = ADDRESS) -> str:
-        return code_in(self.next_mail(to))
-
-    def settle(self) -> None:
-        """Waits until the outbox is empty: everything queued so far was delivered or dropped."""
-        wait_until(lambda: self.queued() == 0, "the outbox to empty")
-
-    def assert_no_more_mail(self) -> None:
-        self.settle()
-        extra = [r.parsed()["Subject"] for r in self.sink.received[self._taken :]]
-        assert extra == []
-
-
-@pytest.fixture
-def mailroom(settings: Settings, clock: FixedClock, smtp_server: Serve) -> Iterator[Mailroom]:
-    """twofa with a working SMTP server."""
-    sink = Sink()
-    room = Mailroom(smtp_settings(settings, smtp_server(sink)), clock, sink)
-    yield room
-    room.close()
-
-
-@pytest.fixture
-def offline(settings: Settings, clock: FixedClock) -> Iterator[Mailroom]:
-    """twofa whose SMTP server is down (nothing listens) until the test calls start_smtp()."""
-    room = Mailroom(smtp_settings(settings, free_port()), clock, Sink())
-    yield room
-    room.close()
-
-
-def enroll_email(room: Mailroom, user: str = U, address: str = ADDRESS) -> tuple[str, ...]:
-    """Turns email on for `user`, reads the mails it brings, and lets the cooldown pass.
-
-    Returns the backup codes when this was the user's first method.
-    """
-    client = room.client
-    client.begin_email_setup(T, user, address)
-    confirmation = client.confirm_email_setup(T, user, room.next_code(address))
-    assert confirmation.accepted
-    if confirmation.backup_codes:
-        assert backup_codes_in(room.next_mail(address)) == list(confirmation.backup_codes)
-    room.advance(60)
-    return confirmation.backup_codes
-
-
-def enroll_app(room: Mailroom, user: str = U) -> str:
-    """Turns the authenticator app on for `user`; returns the secret; the step passes."""
-    client = room.client
-    setup = client.begin_authenticator_setup(T, user)
-    confirmation = client.confirm_authenticator_setup(
-        T, user, totp_code(setup.secret, room.clock.now())
-    )
-    assert confirmation.accepted
-    room.advance(30)
-    return setup.secret
-
-
-def email_status(client: TwoFactorClient, user: str = U) -> MethodStatus:
-    status = client.get_user_status(T, user).method(Method.EMAIL)
-    assert status is not None
-    return status
-
-
-def send_refused(client: TwoFactorClient, user: str = U) -> ResourceExhausted:
-    with pytest.raises(ResourceExhausted) as refused:
-        client.send_login_code(T, user)
-    return refused.value
-
-
-# --- set-up ----------------------------------------------------------------------------
 
 
 def test_setup_mails_a_code_that_enables_email_and_brings_backup_codes(
@@ -726,15 +489,6 @@ def test_a_code_for_a_method_the_policy_no_longer_allows_is_refused(mailroom: Ma
 
 
 # --- the outbox --------------------------------------------------------------------------
-
-
-def in_records(room: Mailroom, needle: bytes) -> bool:
-    """Whether `needle` appears in any key or value the store holds."""
-    return any(
-        needle in key or needle in value
-        for records in room.app.store.snapshot().values()
-        for key, value in records.items()
-    )
 
 
 def test_queued_mail_is_sealed_at_rest_and_deleted_once_delivered(offline: Mailroom) -> None:

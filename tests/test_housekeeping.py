@@ -7,8 +7,6 @@ what it left behind is read from the raw user records.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from twofa_client import (
@@ -21,15 +19,13 @@ from twofa_client import (
     VerifyReason,
 )
 from twofa_server.app import Application
-from twofa_server.config import Settings
 from twofa_server.core.models import UserRef
 from twofa_server.housekeeper import Housekeeper
 from twofa_server.store import keys
 from twofa_server.store.records_pb2 import UserRecord
 
-from .smtp_sink import Serve, Sink
+from .mailroom import Mailroom, enroll_email
 from .support import FixedClock, dump_store, totp_code, wrong_code
-from .test_email import Mailroom, enroll_email, smtp_settings
 
 T, U = "acme", "alice"
 DAY = 86400
@@ -295,15 +291,6 @@ def test_a_pending_email_setup_its_code_and_its_send_history_are_purged(
     assert app.housekeeper.sweep_all() == 1
     assert raw_record(app) is None
     assert not client.get_user_status(T, U).enrolled
-
-
-@pytest.fixture
-def mailroom(settings: Settings, clock: FixedClock, smtp_server: Serve) -> Iterator[Mailroom]:
-    """twofa mailing through a real SMTP server (see test_email.py)."""
-    sink = Sink()
-    room = Mailroom(smtp_settings(settings, smtp_server(sink)), clock, sink)
-    yield room
-    room.close()
 
 
 def test_an_expired_login_code_is_purged_and_an_unexpired_one_stays(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import lmdb
@@ -39,9 +38,8 @@ from twofa_server.store import keys
 from twofa_server.store.records_pb2 import UserRecord
 
 from .conftest import restart
-from .smtp_sink import Serve, Sink
+from .mailroom import Mailroom, enroll_email
 from .support import FixedClock, dump_store, store_bytes, totp_code, wrong_code
-from .test_email import Mailroom, enroll_email, smtp_settings
 
 T, U = "acme", "alice"
 DAY = 86400
@@ -688,15 +686,6 @@ def test_turning_the_method_off_or_deleting_the_user_revokes_every_device(
     secret, _ = enroll(client, clock)
     assert not trusted(client, token)
     asked(evaluate(client, token), LoginReason.DEVICE_NOT_TRUSTED)
-
-
-@pytest.fixture
-def mailroom(settings: Settings, clock: FixedClock, smtp_server: Serve) -> Iterator[Mailroom]:
-    """twofa mailing through a real SMTP server (see test_email.py)."""
-    sink = Sink()
-    room = Mailroom(smtp_settings(settings, smtp_server(sink)), clock, sink)
-    yield room
-    room.close()
 
 
 def test_with_email_and_app_both_are_offered_and_email_changes_revoke_devices(

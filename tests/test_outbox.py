@@ -10,9 +10,9 @@ import pytest
 from twofa_server.config import Settings
 from twofa_server.delivery.outbox import RetryPolicy
 
+from .mailroom import ADDRESS, Mailroom, T, U, free_port, smtp_settings, wait_until
 from .smtp_sink import Sink
 from .support import FixedClock
-from .test_email import ADDRESS, Mailroom, T, U, free_port, smtp_settings, wait_until
 
 
 @pytest.mark.parametrize(
