@@ -14,7 +14,9 @@ from .users import BENCH_MAX_ATTEMPTS, Population, time_step
 
 # Wrong codes per user per run, below the bench tenant's max_attempts, so no user
 # is ever locked out (failures lapse only after lockout_seconds, longer than a run).
-WRONG_CODES_PER_USER = 15
+# One below: the 20th failure would lock. A small store (--compare-users 1000)
+# needs every one of them.
+WRONG_CODES_PER_USER = BENCH_MAX_ATTEMPTS - 1
 # A code is sent only if its step stays inside the server's +/-1 window for this
 # many seconds either side of the client's clock read: a step boundary passing
 # while a request is in flight must not turn a fresh code into a refused one.

@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from .procstat import Memory, cpu_times, memory, peak_rss_bytes
+from .procstat import Memory, cpu_times, memory
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the bench only ever talks to loopback
@@ -41,9 +41,6 @@ class RunningServer:
     address: str
     pid: int
 
-    def peak_rss_bytes(self) -> int:
-        return peak_rss_bytes(self.pid)
-
     def memory(self) -> Memory:
         return memory(self.pid)
 
@@ -61,6 +58,9 @@ def twofa_command(
 ) -> list[str]:
     """The real twofa server, as an operator starts it (thread pool, fsync on every write).
 
+    Its Prometheus endpoint stays on, as in production, on a free port of its
+    own, so that servers running at once (and other twofa on the host) do not clash.
+
     Args:
         workers: its thread pool size; None keeps the server's default.
         map_size_mb: its LMDB map size; None keeps the server's default (1024).
@@ -69,6 +69,7 @@ def twofa_command(
         sys.executable,
         *("-m", "twofa_server.cli", "serve"),
         *("--data-dir", str(data_dir), "--listen", address, "--log-level", "warning"),
+        *("--metrics-listen", f"{HOST}:{free_port()}"),
         *(("--workers", str(workers)) if workers else ()),
         *(("--map-size-mb", str(map_size_mb)) if map_size_mb else ()),
     ]

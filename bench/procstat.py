@@ -27,14 +27,6 @@ def machine_busy_seconds() -> float:
     return (sum(ticks) - idle) / _TICKS_PER_SECOND
 
 
-def peak_rss_bytes(pid: int) -> int:
-    """The process's peak resident set size (VmHWM), in bytes; 0 when not shown."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 @dataclass(frozen=True, slots=True)
 class Memory:
     """A process's memory at one moment, in bytes (/proc/<pid>/status and smaps).

@@ -44,7 +44,7 @@ class Measurement:
     machine_cpu_seconds: float = 0.0  # every process on every core, these two included
     supply_before: int | None = None
     # The server's memory just after the row (read by the parent, not the load generator).
-    server_memory: Memory = Memory()
+    server_memory: Memory = field(default_factory=Memory)
 
     @property
     def throughput(self) -> float:
