@@ -99,3 +99,7 @@ def test_bad_input_is_a_value_error(render: Callable[..., object]) -> None:
         render(URI, scale=0)
     with pytest.raises(ValueError):
         render("x" * 8000)  # beyond version 40
+
+
+def test_render_both_gives_the_same_images_as_rendering_each() -> None:
+    assert qr.render_both(URI) == (qr.render_png(URI), qr.render_svg(URI))

@@ -32,9 +32,7 @@ def render_png(data: str, scale: int = 5) -> bytes:
     Raises:
         ValueError: if `scale` is below 1 or `data` is too long for a QR code.
     """
-    buffer = io.BytesIO()
-    _make(data, scale).save(buffer, kind="png", scale=scale, border=_BORDER)
-    return buffer.getvalue()
+    return _png(_make(data, scale), scale)
 
 
 def render_svg(data: str, scale: int = 5) -> str:
@@ -50,10 +48,28 @@ def render_svg(data: str, scale: int = 5) -> str:
     Raises:
         ValueError: if `scale` is below 1 or `data` is too long for a QR code.
     """
+    return _svg(_make(data, scale), scale)
+
+
+def render_both(data: str, scale: int = 5) -> tuple[bytes, str]:
+    """The PNG and the SVG of `data`, encoding the QR code once (the costly part).
+
+    Raises:
+        ValueError: if `scale` is below 1 or `data` is too long for a QR code.
+    """
+    code = _make(data, scale)
+    return _png(code, scale), _svg(code, scale)
+
+
+def _png(code: segno.QRCode, scale: int) -> bytes:
     buffer = io.BytesIO()
-    _make(data, scale).save(
-        buffer, kind="svg", scale=scale, border=_BORDER, xmldecl=False, encoding="utf-8"
-    )
+    code.save(buffer, kind="png", scale=scale, border=_BORDER)
+    return buffer.getvalue()
+
+
+def _svg(code: segno.QRCode, scale: int) -> str:
+    buffer = io.BytesIO()
+    code.save(buffer, kind="svg", scale=scale, border=_BORDER, xmldecl=False, encoding="utf-8")
     return buffer.getvalue().decode("utf-8")
 
 

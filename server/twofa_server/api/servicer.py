@@ -41,11 +41,12 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         setup = self._service.begin_authenticator_setup(
             user_ref(request), request.account_name, request.issuer
         )
+        png, svg = qr.render_both(setup.otpauth_uri)
         return pb.BeginAuthenticatorSetupResponse(
             secret=otp.base32_secret(setup.secret),
             otpauth_uri=setup.otpauth_uri,
-            qr_png=qr.render_png(setup.otpauth_uri),
-            qr_svg=qr.render_svg(setup.otpauth_uri),
+            qr_png=png,
+            qr_svg=svg,
             expires_at=timestamp(setup.expires_at),
             is_reset=setup.is_reset,
         )
