@@ -28,7 +28,7 @@ from ..core.errors import (
     StoreUnavailable,
     TwoFactorError,
 )
-from .handlers import with_unary_behavior
+from .handlers import WrappedHandlers, with_unary_behavior
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +131,19 @@ def _guarded(method: str, behavior: Behavior) -> Behavior:
 class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every unary handler so that errors leave as statuses with details."""
 
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(self._wrap)
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        return self._handlers(continuation, handler_call_details)
+
+    @staticmethod
+    def _wrap(full_method: str, handler: Any) -> Any:
+        if handler.unary_unary is None:
             return handler
-        method = handler_call_details.method.rsplit("/", 1)[-1]
+        method = full_method.rsplit("/", 1)[-1]
         return with_unary_behavior(handler, _guarded(method, handler.unary_unary))

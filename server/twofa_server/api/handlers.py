@@ -17,3 +17,33 @@ def with_unary_behavior(handler: Any, behavior: UnaryBehavior) -> Any:
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
+
+
+class WrappedHandlers:
+    """Wraps each method's handler once and reuses it on every later call.
+
+    gRPC asks an interceptor for a handler on every call, but a method's handler,
+    and so its wrapped version, is the same each time: building it anew would be
+    work on every request's path.
+
+    Args:
+        wrap: builds the wrapped handler from the full method name and the handler.
+    """
+
+    def __init__(self, wrap: Callable[[str, Any], Any]) -> None:
+        self._wrap = wrap
+        self._by_method: dict[str, tuple[Any, Any]] = {}
+
+    def __call__(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        cached = self._by_method.get(details.method)
+        if cached is None or cached[0] is not handler:
+            cached = (handler, self._wrap(details.method, handler))
+            self._by_method[details.method] = cached  # a racing duplicate build is harmless
+        return cached[1]

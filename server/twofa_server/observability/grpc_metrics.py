@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from ..api.handlers import with_unary_behavior
+from ..api.handlers import WrappedHandlers, with_unary_behavior
 
 CODE_NAMES = {
     grpc.StatusCode.OK: "OK",
@@ -55,6 +56,19 @@ def _split(full_method: str) -> tuple[str, str]:
     return service or "unknown", method
 
 
+@dataclass(frozen=True, slots=True)
+class _MethodSeries:
+    """One method's grpc_server_* series."""
+
+    started: Any
+    handling: Any
+    handled: dict[grpc.StatusCode, Any]
+
+    def done(self, started: float, code: grpc.StatusCode | None) -> None:
+        self.handling.observe(time.perf_counter() - started)
+        self.handled[code or grpc.StatusCode.OK].inc()
+
+
 class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Counts and times every call; place it outside the error mapping to see final codes.
 
@@ -92,16 +106,17 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
                 self.handling.labels(*labels)
                 for code in CODE_NAMES.values():
                     self.handled.labels(*labels, code)
+        self._handlers = WrappedHandlers(self._wrap)
 
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        service, method = _split(handler_call_details.method)
+        return self._handlers(continuation, handler_call_details)
+
+    def _wrap(self, full_method: str, handler: Any) -> Any:
+        service, method = _split(full_method)
         labels = (
             grpc_type(handler.request_streaming, handler.response_streaming),
             service,
@@ -127,40 +142,46 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
             response_serializer=handler.response_serializer,
         )
 
-    def _done(
-        self, labels: tuple[str, str, str], started: float, code: grpc.StatusCode | None
-    ) -> None:
-        self.handling.labels(*labels).observe(time.perf_counter() - started)
-        self.handled.labels(*labels, CODE_NAMES.get(code or grpc.StatusCode.OK, "Unknown")).inc()
+    def _series(self, labels: tuple[str, str, str]) -> _MethodSeries:
+        """The method's series, looked up once (a labels() lookup per call adds up)."""
+        return _MethodSeries(
+            self.started.labels(*labels),
+            self.handling.labels(*labels),
+            {code: self.handled.labels(*labels, name) for code, name in CODE_NAMES.items()},
+        )
 
     def _measured(self, labels: tuple[str, str, str], behavior: Behavior) -> Behavior:
+        series = self._series(labels)
+
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
-            self.started.labels(*labels).inc()
+            series.started.inc()
             started = time.perf_counter()
             try:
                 response = behavior(request, context)
             except BaseException:
                 # An abort has set the code; anything else reaches the client as UNKNOWN.
-                self._done(labels, started, _code(context) or grpc.StatusCode.UNKNOWN)
+                series.done(started, _code(context) or grpc.StatusCode.UNKNOWN)
                 raise
-            self._done(labels, started, _code(context))
+            series.done(started, _code(context))
             return response
 
         return handle
 
     def _measured_stream(self, labels: tuple[str, str, str], behavior: Behavior) -> Behavior:
+        series = self._series(labels)
+
         def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            self.started.labels(*labels).inc()
+            series.started.inc()
             started = time.perf_counter()
             try:
                 yield from behavior(request, context)
             except GeneratorExit:  # the call ended before the stream did
-                self._done(labels, started, grpc.StatusCode.CANCELLED)
+                series.done(started, grpc.StatusCode.CANCELLED)
                 raise
             except BaseException:
-                self._done(labels, started, _code(context) or grpc.StatusCode.UNKNOWN)
+                series.done(started, _code(context) or grpc.StatusCode.UNKNOWN)
                 raise
-            self._done(labels, started, _code(context))
+            series.done(started, _code(context))
 
         return handle
 

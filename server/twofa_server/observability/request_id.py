@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from ..api.handlers import with_unary_behavior
+from ..api.handlers import WrappedHandlers, with_unary_behavior
 
 HEADER = "x-request-id"
 MAX_CHARS = 128
@@ -47,19 +47,22 @@ class RequestIdInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
     def __init__(self, token_bytes: Callable[[int], bytes]) -> None:
         self._token_bytes = token_bytes
+        self._handlers = WrappedHandlers(self._wrap)
 
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        return self._handlers(continuation, handler_call_details)
+
+    def _wrap(self, _method: str, handler: Any) -> Any:
+        if handler.unary_unary is None:
             return handler
         behavior = handler.unary_unary
-        given = _given(handler_call_details.invocation_metadata)
 
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            given = _given(context.invocation_metadata())
             # Reset afterwards: the worker thread goes on to serve other calls.
             token = _current.set(given or self._token_bytes(8).hex())
             try:
