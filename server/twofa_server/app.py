@@ -41,6 +41,7 @@ MAX_REQUEST_BYTES = 64 * 1024  # requests are small; refuse anything larger earl
 # gRPC sets SO_REUSEPORT by default, so a second server on a taken port would bind and
 # silently share its connections (another twofa, or health_listen = listen): refuse it.
 EXCLUSIVE_PORT = ("grpc.so_reuseport", 0)
+SIGNAL_CHECK_SECONDS = 0.2
 # Services whose grpc_server_* series exist (at 0) from the start.
 METERED_SERVICES = (
     twofa_pb2.DESCRIPTOR.services_by_name["TwoFactorService"],
@@ -336,6 +337,9 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGINT, on_signal)
     # SIGHUP: look at the keyring file now, not at the next poll.
     signal.signal(signal.SIGHUP, lambda _signum, _frame: app.keyring_watcher.check_now())
-    stopping.wait()
+    # Wake up now and then: a signal the kernel delivers to one of gRPC's threads only
+    # runs its Python handler once the main thread returns to the interpreter.
+    while not stopping.wait(SIGNAL_CHECK_SECONDS):
+        pass
     app.stop(settings.grace_seconds)
     log.info("twofa stopped")
