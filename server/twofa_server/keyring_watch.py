@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .core.errors import StoreFull, StoreUnavailable
 from .crypto import KeyedHasher, Keyring, KeyringError, Sealer, load_keyring
+from .store import keys
 from .store.keycheck import KeyringMismatch, check_keyring
 from .store.lmdb_store import LmdbStore, LmdbTransaction
 from .store.reseal import SEALED_DATABASES, reseal_batch, take_census
@@ -34,6 +35,12 @@ RETRY_SECONDS = 60.0  # after a re-seal pass failed on a store error
 # (device, inode, size, mtime): changes when the file is replaced or rewritten, including
 # when Kubernetes swaps a Secret volume's ..data symlink (stat follows it).
 Signature = tuple[int, int, int, int] | None
+
+
+def _key_check_key_id(tx: LmdbTransaction) -> int | None:
+    """The key the store's key-check record is sealed under (None if it has none yet)."""
+    sealed = tx.get_meta(keys.META_KEY_CHECK)
+    return None if sealed is None else Sealer.key_id_of(sealed)
 
 
 def keyring_signature(path: Path) -> Signature:
@@ -203,6 +210,13 @@ class KeyringWatcher:
     def begin_pass(self) -> None:
         """Starts re-sealing if any record is not under the primary key."""
         primary = self.primary_key_id
+        self._retry_at = None
+        if self._store.read(lambda tx: _key_check_key_id(tx) == primary):
+            # A pass re-seals the key check last, so under the primary it means no pass
+            # is pending: start-up need not read every record to find that out.
+            self.progress.begin(0)
+            self._pass = None
+            return
         stale = self._store.read(lambda tx: take_census(tx.records, primary).stale)
         self.progress.begin(stale)
         self._retry_at = None
