@@ -23,8 +23,7 @@ T = "acme"
 SERVICE = "twofa.v1.TwoFactorService"
 READY_TIMEOUT = 10.0
 POLL = 0.05
-# Generous: a loaded CI machine can take seconds to schedule a draining server.
-GRACE = 15.0
+GRACE = 5.0
 # A client that retries a refused connection every 50 ms instead of backing off for seconds.
 FAST_RECONNECT = (
     ("grpc.initial_reconnect_backoff_ms", 50),
