@@ -18,9 +18,9 @@ EMAIL_CODE_PURPOSE = b"twofa-email-code"
 BACKUP_CODE_PURPOSE = b"twofa-backup"
 
 
-def _bound(user: UserRef, code: str) -> bytes:
-    """The code bound to its user, so a digest is worthless for anyone else."""
-    parts = (user.tenant_id.encode(), user.user_id.encode(), code.encode())
+def bound_to_user(user: UserRef, secret: bytes) -> bytes:
+    """A secret bound to its user before hashing, so a digest is worthless for anyone else."""
+    parts = (user.tenant_id.encode(), user.user_id.encode(), secret)
     return b"".join(len(part).to_bytes(2, "big") + part for part in parts)
 
 
@@ -29,7 +29,7 @@ def new_email_code(random: Random) -> str:
 
 
 def email_code_digest(hasher: Hasher, user: UserRef, code: str) -> bytes:
-    return hasher.digest(EMAIL_CODE_PURPOSE, _bound(user, code))
+    return hasher.digest(EMAIL_CODE_PURPOSE, bound_to_user(user, code.encode()))
 
 
 def new_backup_codes(random: Random) -> tuple[str, ...]:
@@ -48,7 +48,7 @@ def new_backup_codes(random: Random) -> tuple[str, ...]:
 
 def backup_code_digest(hasher: Hasher, user: UserRef, code: str) -> bytes:
     """The digest of a normalized (separator-free, upper-case) backup code."""
-    return hasher.digest(BACKUP_CODE_PURPOSE, _bound(user, code))
+    return hasher.digest(BACKUP_CODE_PURPOSE, bound_to_user(user, code.encode()))
 
 
 def looks_like_backup_code(normalized: str) -> bool:

@@ -12,6 +12,7 @@ import base64
 import hmac
 import re
 
+from .codes import bound_to_user
 from .models import Frequency, Policy, TrustedDevice, UserRef
 from .ports import Hasher, Random
 
@@ -48,8 +49,7 @@ def parse_token(token: str) -> bytes | None:
 
 def token_digest(hasher: Hasher, user: UserRef, raw: bytes) -> bytes:
     """The stored form of a token, bound to its user: another user's token never matches."""
-    parts = (user.tenant_id.encode(), user.user_id.encode(), raw)
-    return hasher.digest(_PURPOSE, b"".join(len(p).to_bytes(2, "big") + p for p in parts))
+    return hasher.digest(_PURPOSE, bound_to_user(user, raw))
 
 
 def expires_at(device: TrustedDevice, policy: Policy) -> float:

@@ -110,6 +110,13 @@ class Policy:
 # --- mutable state, loaded and saved inside one store transaction -------------
 
 
+def method_state(enabled: bool, pending_live: bool) -> MethodState:
+    """A method is ENABLED once confirmed (a pending Reset does not change that)."""
+    if enabled:
+        return MethodState.ENABLED
+    return MethodState.PENDING if pending_live else MethodState.DISABLED
+
+
 @dataclass(slots=True)
 class Authenticator:
     """A user's TOTP app: the enabled secret and/or one awaiting confirmation."""
@@ -122,9 +129,7 @@ class Authenticator:
     pending_expires_at: float = 0.0
 
     def state(self, now: float) -> MethodState:
-        if self.secret is not None:
-            return MethodState.ENABLED
-        return MethodState.PENDING if self.pending_live(now) else MethodState.DISABLED
+        return method_state(self.secret is not None, self.pending_live(now))
 
     def pending_live(self, now: float) -> bool:
         return self.pending_secret is not None and now < self.pending_expires_at
@@ -153,9 +158,7 @@ class EmailMethod:
     sent_at: list[float] = field(default_factory=list)
 
     def state(self, now: float) -> MethodState:
-        if self.address is not None:
-            return MethodState.ENABLED
-        return MethodState.PENDING if self.pending_live(now) else MethodState.DISABLED
+        return method_state(self.address is not None, self.pending_live(now))
 
     def pending_live(self, now: float) -> bool:
         return self.pending_address is not None and now < self.pending_expires_at

@@ -169,8 +169,8 @@ class RecordCodec:
             next_attempt_at_ms=_ms(now),
         ).SerializeToString()
 
-    def decode_mail(self, key: bytes, data: bytes) -> QueuedMail:
-        record = self.mail_record(data)
+    def decode_mail(self, key: bytes, record: pb.OutboxRecord) -> QueuedMail:
+        """Opens a queued message parsed with `mail_record`."""
         mail = Mail(
             kind=MailKind(record.kind),
             recipient=self._open_text(key, "mail_recipient", record.sealed_recipient) or "",

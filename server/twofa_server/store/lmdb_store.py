@@ -205,7 +205,7 @@ class LmdbStore:
             for mail_id, data in tx.outbox_cursor():
                 record = self._codec.mail_record(data)
                 if record.next_attempt_at_ms <= now * 1000:
-                    due.append(self._codec.decode_mail(bytes(mail_id), data))
+                    due.append(self._codec.decode_mail(bytes(mail_id), record))
                     if len(due) == limit:
                         break
             return due
