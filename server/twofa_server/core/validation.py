@@ -27,13 +27,13 @@ _EMAIL_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CODE_SEPARATORS = re.compile(r"[\s\-]+")
 
 
+# Unicode category C* (control, format, surrogate, private use, unassigned), plus the
+# invisible line and paragraph separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
 def has_control_characters(value: str) -> bool:
-    # Category C* covers control, format, unassigned and private-use characters;
-    # Zl and Zp are the invisible line and paragraph separators.
-    return any(
-        unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
-        for ch in value
-    )
+    return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in value)
 
 
 class Violations:
@@ -60,6 +60,18 @@ class Violations:
         forbidden: str = "",
     ) -> None:
         """Checks a free-text field: presence, length, control characters, forbidden ones."""
+        if not value:
+            problem = "is required" if required else None
+        elif (max_bytes is not None and len(value.encode("utf-8")) > max_bytes) or (
+            max_chars is not None and len(value) > max_chars
+        ):
+            problem = "is too long"
+        elif has_control_characters(value) or any(c in value for c in forbidden):
+            problem = "holds a forbidden character"
+        else:
+            problem = None
+        if problem is None:
+            return  # the common case: no message to build
         limit = (
             f"1-{max_bytes} bytes of UTF-8"
             if max_bytes is not None
@@ -68,17 +80,7 @@ class Violations:
         rule = f"must be {limit} without control characters" + (
             f" or {' '.join(repr(c) for c in forbidden)}" if forbidden else ""
         )
-        if not value:
-            if required:
-                self.add(field, f"is required; {rule}")
-            return
-        too_long = (max_bytes is not None and len(value.encode("utf-8")) > max_bytes) or (
-            max_chars is not None and len(value) > max_chars
-        )
-        if too_long:
-            self.add(field, f"is too long; {rule}")
-        elif has_control_characters(value) or any(c in value for c in forbidden):
-            self.add(field, f"holds a forbidden character; {rule}")
+        self.add(field, f"{problem}; {rule}")
 
 
 def check_tenant(violations: Violations, tenant_id: str) -> None:
