@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ from ..core.ports import Clock
 from ..crypto import Sealer
 from . import keys
 from .codec import RecordCodec, decode_policy, encode_policy
-from .group_commit import GroupCommit
+from .writer import Finish, Outcome, Writer, WriterStopped
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -156,46 +156,41 @@ class LmdbStore:
             self._dbs = {name: self._env.open_db(name, txn=txn) for name in keys.ALL_DATABASES}
         self._codec = RecordCodec(sealer)
         self._clock = clock or SystemClock()
-        self._group = GroupCommit(self._run_batch)
+        self._writer = Writer(self._env)
 
     def read(self, work: Callable[[LmdbTransaction], T]) -> T:
         with self._failures(), self._env.begin(write=False, buffers=False) as txn:
             return work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
 
     def write(self, work: Callable[[LmdbTransaction], T]) -> T:
-        # Concurrent writes share one durable commit (group_commit.py); each still
-        # runs in a transaction of its own, and returns only once it is on disk.
+        # Every write runs on the store's writer thread, batched with the writes queued
+        # beside it under one durable commit (writer.py); it returns once on disk.
         with self._failures():
-            return self._group.submit(
+            return self._writer.write(
                 lambda txn: work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
             )
 
-    def _run_batch(self, batch: list[Any]) -> None:
-        """Runs each work item in a nested transaction, then commits them all at once.
+    def submit(self, call: Callable[[], T], finish: Finish) -> None:
+        """Runs a whole use case on the writer thread; `finish(outcome)` once it is durable.
 
-        A failing item's nested transaction is aborted, so a refused request
-        leaves nothing behind while the rest of the batch goes on.
+        See writer.py. A store failure reaches `finish` as StoreFull or StoreUnavailable.
         """
-        if len(batch) == 1:  # alone: its own transaction, no nesting needed
-            item = batch[0]
-            with self._env.begin(write=True) as txn:  # aborts if the work raises
-                item.result = item.work(txn)
-            return
-        txn = self._env.begin(write=True)
-        try:
-            for item in batch:
-                child = self._env.begin(write=True, parent=txn)
-                try:
-                    item.result = item.work(child)
-                except BaseException as error:
-                    child.abort()
-                    item.error = error
-                else:
-                    child.commit()
-            txn.commit()  # the one fsync of the batch
-        except BaseException:
-            txn.abort()
-            raise
+
+        def translated(outcome: Outcome) -> None:
+            ok, value = outcome
+            if not ok and isinstance(value, (lmdb.Error, WriterStopped)):
+                outcome = (False, _store_error(value, self.map_size_mb))
+            finish(outcome)
+
+        self._writer.submit(call, translated)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Runs `action` once the current work's writes are durable (see Writer.after_commit)."""
+        self._writer.after_commit(action)
+
+    def writes_refused(self) -> AbstractContextManager[None]:
+        """On this thread, a write raises WriteNeeded (nothing changed) instead of running."""
+        return self._writer.writes_refused()
 
     # --- the outbox, for the delivery worker (core.ports.Outbox) -----------------------------
 
@@ -251,14 +246,8 @@ class LmdbStore:
     def _failures(self) -> Iterator[None]:
         try:
             yield
-        except lmdb.MapFullError as exc:
-            raise StoreFull(
-                f"the store is full (map_size_mb={self.map_size_mb}): "
-                "raise map_size_mb and restart twofa"
-            ) from exc
-        except lmdb.Error as exc:
-            log.error("store error: %s", type(exc).__name__)
-            raise StoreUnavailable("the store cannot be used") from exc
+        except (lmdb.Error, WriterStopped) as exc:
+            raise _store_error(exc, self.map_size_mb) from exc
 
     def snapshot(self) -> dict[str, dict[bytes, bytes]]:
         """Every record of every sub-database as raw bytes, from one read snapshot.
@@ -294,4 +283,18 @@ class LmdbStore:
         self.write(swap)
 
     def close(self) -> None:
+        self._writer.stop()  # what is queued still commits
         self._env.close()
+
+
+def _store_error(
+    error: lmdb.Error | WriterStopped, map_size_mb: int
+) -> StoreFull | StoreUnavailable:
+    if isinstance(error, lmdb.MapFullError):
+        return StoreFull(
+            f"the store is full (map_size_mb={map_size_mb}): raise map_size_mb and restart twofa"
+        )
+    if isinstance(error, WriterStopped):
+        return StoreUnavailable("the store is closing")
+    log.error("store error: %s", type(error).__name__)
+    return StoreUnavailable("the store cannot be used")
