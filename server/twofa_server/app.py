@@ -1,14 +1,23 @@
-"""Assembly: builds the store, crypto and service from Settings and serves them over gRPC."""
+"""Assembly: builds the store, crypto and service from Settings and serves them over gRPC.
+
+The gRPC servers are asyncio servers (grpc.aio) on one event loop, which runs in
+a thread of its own so that start() and stop() stay plain calls. A request in
+flight is a task, not a thread; use cases run on the store's writer thread or,
+when they only read, on the loop itself (api/runner.py).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Coroutine
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,9 +28,11 @@ from twofa.v1 import twofa_pb2, twofa_pb2_grpc
 from . import transport
 from .api.auth import BearerTokenInterceptor, read_token
 from .api.errors import ErrorMappingInterceptor
+from .api.runner import UseCaseRunner
 from .api.servicer import TwoFactorServicer
 from .clock import SystemClock, SystemRandom
 from .config import Settings
+from .core.events import AfterCommit
 from .core.ports import Clock, Random
 from .core.service import ServiceSettings, TwoFactorService
 from .crypto import KeyedHasher, Sealer, load_keyring
@@ -35,6 +46,7 @@ from .store.keycheck import check_keyring
 from .store.lmdb_store import LmdbStore
 
 log = logging.getLogger("twofa")
+T = TypeVar("T")
 
 SERVICE_NAME = twofa_pb2.DESCRIPTOR.services_by_name["TwoFactorService"].full_name
 MAX_REQUEST_BYTES = 64 * 1024  # requests are small; refuse anything larger early
@@ -53,12 +65,45 @@ class StartupError(Exception):
     """twofa cannot start; the message says why and what to do, in one line."""
 
 
+class EventLoopThread:
+    """The event loop the gRPC servers run on, in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="twofa-grpc")
+        self._thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Runs `coroutine` on the loop and waits for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class HealthStatus:
+    """The health service's statuses, set from any thread (the servicer lives on the loop)."""
+
+    def __init__(self, servicer: Any, loop: EventLoopThread) -> None:
+        self.servicer = servicer
+        self._loop = loop
+
+    def set(self, service: str, status: int) -> None:
+        self._loop.run(self.servicer.set(service, status))
+
+    def enter_graceful_shutdown(self) -> None:
+        """Every service reports NOT_SERVING from now on (the start of a drain)."""
+        self._loop.run(self.servicer.enter_graceful_shutdown())
+
+
 @dataclass
 class Application:
     """A running twofa: its gRPC server, health service and store."""
 
-    server: grpc.Server
-    health: health.HealthServicer
+    server: grpc.aio.Server
+    health: HealthStatus
     store: LmdbStore
     outbox: OutboxSender
     housekeeper: Housekeeper
@@ -67,8 +112,11 @@ class Application:
     # Reloads a changed keyring file and re-seals the store under its primary key.
     keyring_watcher: KeyringWatcher
     addresses: tuple[str, ...]
+    event_loop: EventLoopThread
+    # Renders QR codes off the event loop.
+    cpu_pool: futures.ThreadPoolExecutor
     # The plaintext health-only server for probes (health_listen), and its address.
-    health_server: grpc.Server | None = None
+    health_server: grpc.aio.Server | None = None
     health_address: str = ""
 
     @property
@@ -79,17 +127,21 @@ class Application:
     def stop(self, grace: float) -> None:
         """Drains: probes see NOT_SERVING, new calls are refused, in-flight calls finish.
 
-        Mail still queued stays in the outbox for the next start.
+        Mail still queued stays in the outbox for the next start. Stopping twice is harmless.
         """
+        if self.event_loop.loop.is_closed():
+            return
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        self.event_loop.run(self.server.stop(grace))
         self.housekeeper.stop()
         self.outbox.stop()
         self.keyring_watcher.stop()  # an unfinished re-seal resumes at the next start
         self.observability.stop()  # before the store its gauges read
-        self.store.close()
+        self.store.close()  # what the writer holds still commits
         if self.health_server is not None:  # last: probes see NOT_SERVING through the drain
-            self.health_server.stop(0).wait()
+            self.event_loop.run(self.health_server.stop(0))
+        self.event_loop.close()
+        self.cpu_pool.shutdown()
 
 
 def open_store(settings: Settings, clock: Clock) -> tuple[LmdbStore, Sealer, KeyedHasher]:
@@ -133,43 +185,26 @@ def start(
         random or SystemRandom(),
         hasher,
         ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
-        mail_queued=outbox.wake,
-        events=observability.events,
+        # Delivery and events wait until the transaction behind them is on disk.
+        mail_queued=lambda: store.after_commit(outbox.wake),
+        events=AfterCommit(observability.events, store.after_commit),
     )
-    # The first interceptor is the outermost. Metrics belong first, so they also count
-    # the token check's UNAUTHENTICATED refusals; the token check comes before anything
-    # that does work; error mapping stays innermost, right around the servicer.
-    interceptors: list[grpc.ServerInterceptor] = [  # type: ignore[type-arg]
-        *observability.interceptors  # request ids, then metrics
-    ]
-    if token is not None:
-        interceptors.append(BearerTokenInterceptor(token))
-    interceptors.append(ErrorMappingInterceptor())
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="twofa"),
-        interceptors=interceptors,
-        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
-    )
-    twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(TwoFactorServicer(service), server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    if settings.reflection:
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-        )
+    event_loop = EventLoopThread()
+    cpu_pool = futures.ThreadPoolExecutor(settings.workers, thread_name_prefix="twofa-cpu")
     try:
-        addresses = _bind(server, settings, credentials)
-        health_server, health_address = _health_server(settings, health_servicer)
         _serve_metrics(settings, observability)
-    except StartupError:
+        server, health_servicer, addresses, health_server, health_address = event_loop.run(
+            _serve_grpc(settings, credentials, token, observability, service, store, cpu_pool)
+        )
+    except BaseException:
+        event_loop.close()
+        cpu_pool.shutdown()
         observability.stop()
         store.close()
         raise
-    server.start()
+    health_status = HealthStatus(health_servicer, event_loop)
     for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    if health_server is not None:
-        health_server.start()
+        health_status.set(name, health_pb2.HealthCheckResponse.SERVING)
     outbox.start()
     housekeeper = Housekeeper(service, settings.sweep_interval_seconds)
     housekeeper.start()
@@ -178,16 +213,64 @@ def start(
     keyring_watcher.start()
     return Application(
         server,
-        health_servicer,
+        health_status,
         store,
         outbox,
         housekeeper,
         observability,
         keyring_watcher,
         addresses,
+        event_loop,
+        cpu_pool,
         health_server=health_server,
         health_address=health_address,
     )
+
+
+async def _serve_grpc(
+    settings: Settings,
+    credentials: grpc.ServerCredentials | None,
+    token: bytes | None,
+    observability: Observability,
+    service: TwoFactorService,
+    store: LmdbStore,
+    cpu_pool: futures.Executor,
+) -> tuple[grpc.aio.Server, Any, tuple[str, ...], grpc.aio.Server | None, str]:
+    """Builds, binds and starts the API server (and the health-only one), on the loop."""
+    # The first interceptor is the outermost. Metrics belong first, so they also count
+    # the token check's UNAUTHENTICATED refusals; the token check comes before anything
+    # that does work; error mapping stays innermost, right around the servicer.
+    interceptors: list[grpc.aio.ServerInterceptor] = [  # type: ignore[type-arg]
+        *observability.interceptors  # request ids, then metrics
+    ]
+    if token is not None:
+        interceptors.append(BearerTokenInterceptor(token))
+    interceptors.append(ErrorMappingInterceptor())
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
+    )
+    runner = UseCaseRunner(store, asyncio.get_running_loop(), cpu_pool)
+    twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(
+        TwoFactorServicer(service, runner), server
+    )
+    # health.aio is grpc_health's documented asyncio servicer; its stubs do not re-export it.
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if settings.reflection:
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    try:
+        addresses = _bind(server, settings, credentials)
+        health_server, health_address = await _health_server(settings, health_servicer)
+    except StartupError:
+        await server.stop(None)  # before the loop goes: a server object's end needs it
+        raise
+    await server.start()
+    if health_server is not None:
+        await health_server.start()
+    return server, health_servicer, addresses, health_server, health_address
 
 
 def _observability(settings: Settings, clock: Clock, store: LmdbStore) -> Observability:
@@ -239,7 +322,7 @@ def _security(settings: Settings) -> tuple[grpc.ServerCredentials | None, bytes 
 
 
 def _bind(
-    server: grpc.Server, settings: Settings, credentials: grpc.ServerCredentials | None
+    server: grpc.aio.Server, settings: Settings, credentials: grpc.ServerCredentials | None
 ) -> tuple[str, ...]:
     """TCP with TLS when configured; the Unix socket stays plaintext, mode 0660."""
     addresses = []
@@ -262,16 +345,15 @@ def _bind(
     return tuple(addresses)
 
 
-def _health_server(
-    settings: Settings, health_servicer: health.HealthServicer
-) -> tuple[grpc.Server | None, str]:
+async def _health_server(
+    settings: Settings, health_servicer: Any
+) -> tuple[grpc.aio.Server | None, str]:
     """A plaintext server for probes answering only grpc.health.v1 Check, from the same
     servicer (so a drain shows there too). It may listen beyond loopback: it serves
     nothing else, and kubelet probes can use neither TLS nor a token."""
     if not settings.health_listen:
         return None, ""
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="twofa-health"),
+    server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", 1024), EXCLUSIVE_PORT],
         maximum_concurrent_rpcs=64,
     )
@@ -280,17 +362,21 @@ def _health_server(
         request_deserializer=health_pb2.HealthCheckRequest.FromString,
         response_serializer=health_pb2.HealthCheckResponse.SerializeToString,
     )
-    # Check only: a Watch stream holds a worker thread for as long as the caller likes.
+    # Check only: a Watch stream lasts as long as the caller likes.
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(health.SERVICE_NAME, {"Check": check}),)
     )
     host, _, _ = settings.health_listen.rpartition(":")
-    port = _add_port(server, settings.health_listen)
+    try:
+        port = _add_port(server, settings.health_listen)
+    except StartupError:
+        await server.stop(None)
+        raise
     return server, f"{host}:{port}"
 
 
 def _add_port(
-    server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None = None
+    server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None = None
 ) -> int:
     try:
         if credentials is not None:

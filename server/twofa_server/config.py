@@ -48,7 +48,7 @@ class Settings:
     allow_insecure: bool = False
     map_size_mb: int = 1024
     issuer: str = "twofa"
-    workers: int = 16
+    workers: int = 4
     grace_seconds: float = 10.0
     reflection: bool = True
     log_level: str = "info"
@@ -244,7 +244,11 @@ OPTIONS: tuple[Option, ...] = (
         "LMDB map size: the most the store may grow to, in MiB",
     ),
     Option("issuer", _str, "default issuer shown in authenticator apps"),
-    Option("workers", _int_range(1, 256, "threads"), "gRPC worker threads"),
+    Option(
+        "workers",
+        _int_range(1, 256, "threads"),
+        "threads that render QR codes beside the event loop that serves gRPC",
+    ),
     Option("grace_seconds", _seconds(0, 3600), "how long in-flight calls may finish after SIGTERM"),
     Option("reflection", _bool, "serve gRPC server reflection (for grpcurl)"),
     Option(

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import grpc
 
 MESSAGE = "missing or invalid bearer token"
 # Probes (kubelet, grpc_health_probe) carry no token. Watch is not exempt: each
-# Watch stream holds a worker thread, which an anonymous caller must not get.
+# Watch stream lasts as long as its caller likes, which an anonymous caller must not get.
 EXEMPT_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 MIN_TOKEN_CHARS = 16
 _MAX_FILE_BYTES = 4096
@@ -73,8 +73,8 @@ def read_token(path: Path) -> bytes:
     return token
 
 
-def _refuse(_request: Any, context: grpc.ServicerContext) -> Any:
-    context.abort(grpc.StatusCode.UNAUTHENTICATED, MESSAGE)
+async def _refuse(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, MESSAGE)
 
 
 # One refusal per handler kind, so streaming calls are refused as cleanly as unary ones.
@@ -94,7 +94,7 @@ def _refusal(handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler:  #
     return _REFUSALS["unary_unary"]  # also for unknown methods: no hint at what exists
 
 
-class BearerTokenInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Refuses every call without `authorization: Bearer <token>`, but health checks.
 
     The token is compared in constant time (as SHA-256 digests, so not even its
@@ -104,16 +104,16 @@ class BearerTokenInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, token: bytes) -> None:
         self._digest = hashlib.sha256(token).digest()
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
         if handler_call_details.method in EXEMPT_METHODS or self._carries_token(
             handler_call_details.invocation_metadata
         ):
-            return continuation(handler_call_details)
-        return _refusal(continuation(handler_call_details))
+            return await continuation(handler_call_details)
+        return _refusal(await continuation(handler_call_details))
 
     def _carries_token(self, metadata: Sequence[tuple[str, str | bytes]] | None) -> bool:
         values = [value for key, value in metadata or () if key == "authorization"]

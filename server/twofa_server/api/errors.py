@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -109,37 +109,39 @@ def _where(error: BaseException) -> str:
     return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
 
 
-Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Context = grpc.aio.ServicerContext[Any, Any]
+Behavior = Callable[[Any, Context], Awaitable[Any]]
 
 
 def _guarded(method: str, behavior: Behavior) -> Behavior:
-    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+    async def handle(request: Any, context: Context) -> Any:
         try:
-            return behavior(request, context)
+            return await behavior(request, context)
         except TwoFactorError as error:
-            context.abort_with_status(rpc_status.to_status(status_for(error)))
+            status = rpc_status.to_status(status_for(error))
+            await context.abort(status.code, status.details, status.trailing_metadata)
         except Exception as error:
-            if context.code() is not None:  # type: ignore[attr-defined]
+            if context.code() is not None:
                 raise  # the handler aborted with a status of its own
             # The message may quote request data; the type and place are enough to debug.
             log.error("internal error in %s: %s at %s", method, type(error).__name__, _where(error))
-            context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
 
     return handle
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every unary handler so that errors leave as statuses with details."""
 
     def __init__(self) -> None:
         self._handlers = WrappedHandlers(self._wrap)
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        return self._handlers(continuation, handler_call_details)
+        return await self._handlers(continuation, handler_call_details)
 
     @staticmethod
     def _wrap(full_method: str, handler: Any) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
-UnaryBehavior = Callable[[Any, grpc.ServicerContext], Any]
+# A unary method's behavior on the asyncio server: a coroutine function.
+UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 def with_unary_behavior(handler: Any, behavior: UnaryBehavior) -> Any:
@@ -34,12 +35,12 @@ class WrappedHandlers:
         self._wrap = wrap
         self._by_method: dict[str, tuple[Any, Any]] = {}
 
-    def __call__(
+    async def __call__(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         details: grpc.HandlerCallDetails,
     ) -> Any:
-        handler = continuation(details)
+        handler = await continuation(details)
         if handler is None:
             return None
         cached = self._by_method.get(details.method)

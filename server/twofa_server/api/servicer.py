@@ -1,6 +1,12 @@
-"""TwoFactorService over gRPC: each method converts, calls one use case, converts back."""
+"""TwoFactorService over gRPC: each method converts, runs one use case, converts back.
+
+The methods are coroutines of the asyncio server. Use cases that write run on
+the store's writer thread, read-mostly ones on the loop (api/runner.py).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import grpc
 
@@ -21,27 +27,31 @@ from .convert import (
     user_status_to_pb,
     verdict_fields,
 )
+from .runner import UseCaseRunner
 
-Context = grpc.ServicerContext
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
-    def __init__(self, service: TwoFactorService) -> None:
+    def __init__(self, service: TwoFactorService, run: UseCaseRunner) -> None:
         self._service = service
+        self._run = run
 
-    def GetUserStatus(
+    async def GetUserStatus(
         self, request: pb.GetUserStatusRequest, context: Context
     ) -> pb.GetUserStatusResponse:
-        status = self._service.get_user_status(user_ref(request))
+        status = await self._run.read(lambda: self._service.get_user_status(user_ref(request)))
         return pb.GetUserStatusResponse(status=user_status_to_pb(status))
 
-    def BeginAuthenticatorSetup(
+    async def BeginAuthenticatorSetup(
         self, request: pb.BeginAuthenticatorSetupRequest, context: Context
     ) -> pb.BeginAuthenticatorSetupResponse:
-        setup = self._service.begin_authenticator_setup(
-            user_ref(request), request.account_name, request.issuer
+        setup = await self._run.write(
+            lambda: self._service.begin_authenticator_setup(
+                user_ref(request), request.account_name, request.issuer
+            )
         )
-        png, svg = qr.render_both(setup.otpauth_uri)
+        png, svg = await self._run.off_loop(lambda: qr.render_both(setup.otpauth_uri))
         return pb.BeginAuthenticatorSetupResponse(
             secret=otp.base32_secret(setup.secret),
             otpauth_uri=setup.otpauth_uri,
@@ -51,21 +61,25 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             is_reset=setup.is_reset,
         )
 
-    def ConfirmAuthenticatorSetup(
+    async def ConfirmAuthenticatorSetup(
         self, request: pb.ConfirmAuthenticatorSetupRequest, context: Context
     ) -> pb.ConfirmAuthenticatorSetupResponse:
-        confirmation = self._service.confirm_authenticator_setup(
-            user_ref(request), request.code, request.notify_email
+        confirmation = await self._run.write(
+            lambda: self._service.confirm_authenticator_setup(
+                user_ref(request), request.code, request.notify_email
+            )
         )
         return pb.ConfirmAuthenticatorSetupResponse(
             **verdict_fields(confirmation.verdict),
             backup_codes=confirmation.backup_codes,
         )
 
-    def BeginEmailSetup(
+    async def BeginEmailSetup(
         self, request: pb.BeginEmailSetupRequest, context: Context
     ) -> pb.BeginEmailSetupResponse:
-        sent = self._service.begin_email_setup(user_ref(request), request.email)
+        sent = await self._run.write(
+            lambda: self._service.begin_email_setup(user_ref(request), request.email)
+        )
         return pb.BeginEmailSetupResponse(
             masked_email=sent.masked_email,
             code_expires_at=timestamp(sent.code_expires_at),
@@ -74,31 +88,37 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             is_reset=sent.is_reset,
         )
 
-    def ConfirmEmailSetup(
+    async def ConfirmEmailSetup(
         self, request: pb.ConfirmEmailSetupRequest, context: Context
     ) -> pb.ConfirmEmailSetupResponse:
-        confirmation = self._service.confirm_email_setup(user_ref(request), request.code)
+        confirmation = await self._run.write(
+            lambda: self._service.confirm_email_setup(user_ref(request), request.code)
+        )
         return pb.ConfirmEmailSetupResponse(
             **verdict_fields(confirmation.verdict), backup_codes=confirmation.backup_codes
         )
 
-    def SendLoginCode(
+    async def SendLoginCode(
         self, request: pb.SendLoginCodeRequest, context: Context
     ) -> pb.SendLoginCodeResponse:
-        sent = self._service.send_login_code(user_ref(request))
+        sent = await self._run.write(lambda: self._service.send_login_code(user_ref(request)))
         return pb.SendLoginCodeResponse(
             masked_email=sent.masked_email,
             code_expires_at=timestamp(sent.code_expires_at),
             resend_available_at=timestamp(sent.resend_available_at),
         )
 
-    def VerifyCode(self, request: pb.VerifyCodeRequest, context: Context) -> pb.VerifyCodeResponse:
-        verification = self._service.verify_code(
-            user_ref(request),
-            request.code,
-            method_from_pb(request.method),
-            request.remember_device,
-            request.device_label,
+    async def VerifyCode(
+        self, request: pb.VerifyCodeRequest, context: Context
+    ) -> pb.VerifyCodeResponse:
+        verification = await self._run.write(
+            lambda: self._service.verify_code(
+                user_ref(request),
+                request.code,
+                method_from_pb(request.method),
+                request.remember_device,
+                request.device_label,
+            )
         )
         return pb.VerifyCodeResponse(
             **verdict_fields(verification.verdict),
@@ -109,10 +129,12 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             device_token_status=enum_number(verification.device_token_status),
         )
 
-    def EvaluateLogin(
+    async def EvaluateLogin(
         self, request: pb.EvaluateLoginRequest, context: Context
     ) -> pb.EvaluateLoginResponse:
-        evaluation = self._service.evaluate_login(user_ref(request), request.device_token)
+        evaluation = await self._run.read(
+            lambda: self._service.evaluate_login(user_ref(request), request.device_token)
+        )
         return pb.EvaluateLoginResponse(
             decision=enum_number(evaluation.decision),
             reason=enum_number(evaluation.reason),
@@ -123,10 +145,10 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             device_expires_at=timestamp(evaluation.device_expires_at),
         )
 
-    def ListTrustedDevices(
+    async def ListTrustedDevices(
         self, request: pb.ListTrustedDevicesRequest, context: Context
     ) -> pb.ListTrustedDevicesResponse:
-        found = self._service.list_trusted_devices(user_ref(request))
+        found = await self._run.read(lambda: self._service.list_trusted_devices(user_ref(request)))
         return pb.ListTrustedDevicesResponse(
             devices=[
                 pb.TrustedDevice(
@@ -140,44 +162,60 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             ]
         )
 
-    def RevokeTrustedDevices(
+    async def RevokeTrustedDevices(
         self, request: pb.RevokeTrustedDevicesRequest, context: Context
     ) -> pb.RevokeTrustedDevicesResponse:
-        revoked = self._service.revoke_trusted_devices(
-            user_ref(request), request.device_id, request.all
+        revoked = await self._run.write(
+            lambda: self._service.revoke_trusted_devices(
+                user_ref(request), request.device_id, request.all
+            )
         )
         return pb.RevokeTrustedDevicesResponse(revoked_count=revoked)
 
-    def RegenerateBackupCodes(
+    async def RegenerateBackupCodes(
         self, request: pb.RegenerateBackupCodesRequest, context: Context
     ) -> pb.RegenerateBackupCodesResponse:
-        codes = self._service.regenerate_backup_codes(user_ref(request), request.notify_email)
+        codes = await self._run.write(
+            lambda: self._service.regenerate_backup_codes(user_ref(request), request.notify_email)
+        )
         return pb.RegenerateBackupCodesResponse(
             backup_codes=codes.codes, emailed_to=codes.emailed_to
         )
 
-    def DisableMethod(
+    async def DisableMethod(
         self, request: pb.DisableMethodRequest, context: Context
     ) -> pb.DisableMethodResponse:
-        changed, status = self._service.disable_method(
-            user_ref(request), method_from_pb(request.method)
+        changed, status = await self._run.write(
+            lambda: self._service.disable_method(user_ref(request), method_from_pb(request.method))
         )
         return pb.DisableMethodResponse(changed=changed, status=user_status_to_pb(status))
 
-    def GetPolicy(self, request: pb.GetPolicyRequest, context: Context) -> pb.GetPolicyResponse:
-        info = self._service.get_policy(request.tenant_id)
+    async def GetPolicy(
+        self, request: pb.GetPolicyRequest, context: Context
+    ) -> pb.GetPolicyResponse:
+        info = await self._run.read(lambda: self._service.get_policy(request.tenant_id))
         return pb.GetPolicyResponse(policy=policy_to_pb(info.policy), is_default=info.is_default)
 
-    def UpdatePolicy(
+    async def UpdatePolicy(
         self, request: pb.UpdatePolicyRequest, context: Context
     ) -> pb.UpdatePolicyResponse:
-        policy = self._service.update_policy(
-            request.tenant_id, policy_from_pb(request.policy), list(request.update_mask.paths)
+        policy = await self._run.write(
+            lambda: self._service.update_policy(
+                request.tenant_id, policy_from_pb(request.policy), list(request.update_mask.paths)
+            )
         )
         return pb.UpdatePolicyResponse(policy=policy_to_pb(policy))
 
-    def UnlockUser(self, request: pb.UnlockUserRequest, context: Context) -> pb.UnlockUserResponse:
-        return pb.UnlockUserResponse(changed=self._service.unlock_user(user_ref(request)))
+    async def UnlockUser(
+        self, request: pb.UnlockUserRequest, context: Context
+    ) -> pb.UnlockUserResponse:
+        return pb.UnlockUserResponse(
+            changed=await self._run.write(lambda: self._service.unlock_user(user_ref(request)))
+        )
 
-    def DeleteUser(self, request: pb.DeleteUserRequest, context: Context) -> pb.DeleteUserResponse:
-        return pb.DeleteUserResponse(deleted=self._service.delete_user(user_ref(request)))
+    async def DeleteUser(
+        self, request: pb.DeleteUserRequest, context: Context
+    ) -> pb.DeleteUserResponse:
+        return pb.DeleteUserResponse(
+            deleted=await self._run.write(lambda: self._service.delete_user(user_ref(request)))
+        )

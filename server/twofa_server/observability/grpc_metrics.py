@@ -7,8 +7,10 @@ histogram, so stock gRPC dashboards and alert rules work unchanged.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,8 @@ CODE_NAMES = {
 # Sub-millisecond reads to multi-second SMTP-free writes under load.
 HANDLING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
-Behavior = Callable[[Any, grpc.ServicerContext], Any]
+Context = grpc.aio.ServicerContext[Any, Any]
+Behavior = Callable[[Any, Context], Awaitable[Any]]
 
 
 def grpc_type(request_streaming: bool, response_streaming: bool) -> str:
@@ -69,7 +72,7 @@ class _MethodSeries:
         self.handled[code or grpc.StatusCode.OK].inc()
 
 
-class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Counts and times every call; place it outside the error mapping to see final codes.
 
     Args:
@@ -108,12 +111,12 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
                     self.handled.labels(*labels, code)
         self._handlers = WrappedHandlers(self._wrap)
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        return self._handlers(continuation, handler_call_details)
+        return await self._handlers(continuation, handler_call_details)
 
     def _wrap(self, full_method: str, handler: Any) -> Any:
         service, method = _split(full_method)
@@ -153,11 +156,14 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
     def _measured(self, labels: tuple[str, str, str], behavior: Behavior) -> Behavior:
         series = self._series(labels)
 
-        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        async def handle(request: Any, context: Context) -> Any:
             series.started.inc()
             started = time.perf_counter()
             try:
-                response = behavior(request, context)
+                response = await behavior(request, context)
+            except asyncio.CancelledError:  # the call ended before its handler did
+                series.done(started, grpc.StatusCode.CANCELLED)
+                raise
             except BaseException:
                 # An abort has set the code; anything else reaches the client as UNKNOWN.
                 series.done(started, _code(context) or grpc.StatusCode.UNKNOWN)
@@ -167,15 +173,18 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
 
         return handle
 
-    def _measured_stream(self, labels: tuple[str, str, str], behavior: Behavior) -> Behavior:
+    def _measured_stream(self, labels: tuple[str, str, str], behavior: Any) -> Any:
+        if not inspect.isasyncgenfunction(behavior):
+            return self._measured(labels, behavior)  # a coroutine that writes with context.write
         series = self._series(labels)
 
-        def handle(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
             series.started.inc()
             started = time.perf_counter()
             try:
-                yield from behavior(request, context)
-            except GeneratorExit:  # the call ended before the stream did
+                async for response in behavior(request, context):
+                    yield response
+            except (GeneratorExit, asyncio.CancelledError):  # the call ended before the stream
                 series.done(started, grpc.StatusCode.CANCELLED)
                 raise
             except BaseException:
@@ -186,7 +195,7 @@ class ServerMetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
         return handle
 
 
-def _code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
+def _code(context: Context) -> grpc.StatusCode | None:
     """The code the handler set (abort or set_code); None means OK."""
-    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]
+    code: grpc.StatusCode | None = context.code()
     return code

@@ -2,15 +2,16 @@
 
 A client may send its own in the `x-request-id` metadata header (1-128 printable
 ASCII characters without spaces, so it can be searched for as one word);
-otherwise, or when it does not fit, a new random one is made. The sync gRPC
-server runs each unary handler in one worker thread, so a context variable set
-around the handler is visible to the use case and the events it publishes.
+otherwise, or when it does not fit, a new random one is made. The asyncio server
+runs each call in a task of its own, and the store's writer runs a use case in
+the context of the task that handed it over, so a context variable set around
+the handler is visible to the use case and the events it publishes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,7 +39,7 @@ def _given(metadata: Iterable[Any] | None) -> str | None:
     return None
 
 
-class RequestIdInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class RequestIdInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Sets the request id around every unary handler.
 
     Args:
@@ -49,25 +50,21 @@ class RequestIdInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
         self._token_bytes = token_bytes
         self._handlers = WrappedHandlers(self._wrap)
 
-    def intercept_service(
+    async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        return self._handlers(continuation, handler_call_details)
+        return await self._handlers(continuation, handler_call_details)
 
     def _wrap(self, _method: str, handler: Any) -> Any:
         if handler.unary_unary is None:
             return handler
         behavior = handler.unary_unary
 
-        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        async def handle(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             given = _given(context.invocation_metadata())
-            # Reset afterwards: the worker thread goes on to serve other calls.
-            token = _current.set(given or self._token_bytes(8).hex())
-            try:
-                return behavior(request, context)
-            finally:
-                _current.reset(token)
+            _current.set(given or self._token_bytes(8).hex())  # the call's own task context
+            return await behavior(request, context)
 
         return with_unary_behavior(handler, handle)

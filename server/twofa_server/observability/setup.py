@@ -47,7 +47,7 @@ class Observability:
         self.events: EventSink = FanOut(self.metrics, self.audit)
         # Request ids outermost, so every later layer sees them; metrics next, so they
         # see the code the error mapping (placed after these) has turned errors into.
-        self.interceptors: tuple[grpc.ServerInterceptor, ...] = (  # type: ignore[type-arg]
+        self.interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (  # type: ignore[type-arg]
             RequestIdInterceptor(random.token_bytes),
             ServerMetricsInterceptor(self.registry, services),
         )
