@@ -11,8 +11,12 @@ from twofa_client import ResourceExhausted, TwoFactorClient
 from twofa_server.app import Application, start
 from twofa_server.config import Settings
 from twofa_server.core.errors import StoreFull
-from twofa_server.core.models import Policy
+from twofa_server.core.models import Policy, UserState
+from twofa_server.crypto import Sealer, generate_keyring
+from twofa_server.crypto.keyring import with_new_primary_key
+from twofa_server.store.codec import RecordCodec
 from twofa_server.store.lmdb_store import LmdbTransaction
+from twofa_server.store.records_pb2 import UserRecord
 
 from .support import FixedClock, dump_store, totp_code
 
@@ -65,3 +69,35 @@ def test_a_full_map_answers_resource_exhausted_and_still_serves_reads(
         assert client.get_user_status("acme", "alice").enrolled
         assert client.get_policy("filler-0").is_default is False
         assert client.health_check()
+
+
+def test_an_unchanged_secret_keeps_its_sealed_blob_until_the_primary_key_changes() -> None:
+    """Re-using the blob saves an AEAD per verification; a rotation must still re-seal."""
+    keyring = generate_keyring()
+    codec = RecordCodec(Sealer(keyring))
+    key = b"user-key"
+    state = UserState()
+    state.authenticator.secret = b"s" * 20
+    first = UserRecord.FromString(codec.encode_user(key, state))
+
+    def sealed_again(codec: RecordCodec, data: bytes, change: bytes | None = None) -> bytes:
+        read = codec.decode_user(key, data)
+        if change is not None:
+            read.authenticator.secret = change
+        read.authenticator.last_step += 1  # what a verification changes
+        return bytes(
+            UserRecord.FromString(codec.encode_user(key, read)).authenticator.sealed_secret
+        )
+
+    data = first.SerializeToString()
+    assert sealed_again(codec, data) == first.authenticator.sealed_secret
+    assert sealed_again(codec, data, b"t" * 20) != first.authenticator.sealed_secret
+    # Another user's record never takes the blob of the one last read.
+    other = codec.decode_user(key, data)
+    elsewhere = UserRecord.FromString(codec.encode_user(b"other-key", other))
+    assert elsewhere.authenticator.sealed_secret != first.authenticator.sealed_secret
+    assert codec.decode_user(b"other-key", elsewhere.SerializeToString()) == other
+    rotated = RecordCodec(Sealer(with_new_primary_key(keyring)))
+    resealed = sealed_again(rotated, data)
+    assert Sealer.key_id_of(resealed) != Sealer.key_id_of(first.authenticator.sealed_secret)
+    assert rotated.decode_user(key, data).authenticator.secret == b"s" * 20

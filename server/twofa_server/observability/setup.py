@@ -14,7 +14,7 @@ from .audit import AuditLog
 from .endpoint import MetricsEndpoint
 from .grpc_metrics import ServerMetricsInterceptor
 from .metrics import Metrics, StoreCollector, StoreStats
-from .request_id import RequestIdInterceptor
+from .request_id import RequestIdInterceptor, random_ids
 
 
 class Observability:
@@ -23,7 +23,7 @@ class Observability:
     Args:
         audit_destination: "stderr" or a file path (see AuditLog).
         clock: stamps audit lines and ages the outbox.
-        random: makes request ids for calls that bring none.
+        random: seeds the request ids of calls that bring none.
         services: the gRPC services whose metric series exist from the start.
         registry: a fresh one per server by default.
 
@@ -48,7 +48,7 @@ class Observability:
         # Request ids outermost, so every later layer sees them; metrics next, so they
         # see the code the error mapping (placed after these) has turned errors into.
         self.interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (  # type: ignore[type-arg]
-            RequestIdInterceptor(random.token_bytes),
+            RequestIdInterceptor(random_ids(random.token_bytes(16))),
             ServerMetricsInterceptor(self.registry, services),
         )
         self._endpoint: MetricsEndpoint | None = None
