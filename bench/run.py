@@ -50,14 +50,14 @@ DEFAULT_COMPARE_USERS = 1_000
 # Rows of a comparison run unless given: short and many, since the noise of two
 # health baselines enters the comparison. The small store's users allow 19 wrong
 # codes each (bench/book.py), 19,000 for 1,000 users, which 4 rounds of
-# 0.3 + 1.5 s at c=64 stay below up to about 2,600 req/s.
-COMPARE_DURATION, COMPARE_WARMUP, COMPARE_ROUNDS = 1.5, 0.3, 4
+# 0.3 + 1.0 s at c=64 stay below up to about 3,600 req/s.
+COMPARE_DURATION, COMPARE_WARMUP, COMPARE_ROUNDS = 1.0, 0.3, 4
 DEFAULT_DURATION, DEFAULT_WARMUP, DEFAULT_ROUNDS = 5.0, 1.0, 2
 # Scenarios a small store cannot feed, and why. verify_correct needs a fresh
 # time step per request; a user has 3, then 1 more every 30 s.
 SMALL_STORE_SKIPS = {
     "verify_correct": "a user allows 3 fresh codes, then 1 per 30 s: 3,000 in all "
-    "for 1,000 users, about 1.5 s of c=64",
+    "for 1,000 users, about 1 s of c=64",
 }
 
 
@@ -125,7 +125,7 @@ def _seconds(text: str) -> float:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     add = parser.add_argument
-    add("--duration", type=_seconds, help="measured seconds per row (5; 1.5 with --compare-users)")
+    add("--duration", type=_seconds, help="measured seconds per row (5; 1.0 with --compare-users)")
     add(
         "--warmup",
         type=_seconds,
