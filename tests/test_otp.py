@@ -381,3 +381,15 @@ def test_provisioning_uri_rejects_bad_labels(account: str, issuer: str, message:
 def test_provisioning_uri_rejects_empty_secret() -> None:
     with pytest.raises(ValueError, match="secret"):
         otp.provisioning_uri(b"", "alice", "ACME")
+
+
+@pytest.mark.parametrize("key_length", [1, 10, 20, 63, 64, 65, 100])
+def test_matching_steps_agrees_with_the_standard_hmac_for_any_key_length(key_length: int) -> None:
+    """The keyed SHA-1 states must be RFC 2104 HMAC, including keys longer than a block."""
+    rng = random.Random(key_length)
+    for _ in range(20):
+        key = rng.randbytes(key_length)
+        unix_seconds = rng.randrange(30, 2**33)
+        code = reference_totp(key, unix_seconds, 6, "sha1")
+        step = unix_seconds // 30
+        assert step in otp.matching_steps(key, code, unix_seconds)

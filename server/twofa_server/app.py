@@ -284,6 +284,10 @@ def _observability(settings: Settings, clock: Clock, store: LmdbStore) -> Observ
             "(give a writable file path, or stderr)"
         ) from None
     observability.watch_store(store)
+    # The writer's after-commit actions write a whole batch's audit lines; one flush
+    # at the end of the batch, before its answers go out, pushes them all to the file.
+    observability.audit.flush_later_when(store.on_writer_thread)
+    store.on_batch_end(observability.audit.flush)
     return observability
 
 

@@ -17,6 +17,7 @@ from ..core.ports import Clock
 from ..crypto import Sealer
 from . import keys
 from .codec import RecordCodec, decode_policy, encode_policy
+from .policy_cache import PolicyCache
 from .writer import Finish, Outcome, Writer, WriterStopped
 
 T = TypeVar("T")
@@ -28,11 +29,23 @@ MEBIBYTE = 1024 * 1024
 class LmdbTransaction:
     """core's Transaction over one LMDB transaction."""
 
-    def __init__(self, txn: Any, dbs: dict[bytes, Any], codec: RecordCodec, now: float) -> None:
+    def __init__(
+        self,
+        txn: Any,
+        dbs: dict[bytes, Any],
+        codec: RecordCodec,
+        now: float,
+        policies: PolicyCache | None = None,
+        generation: int = 0,
+        writing: bool = False,
+    ) -> None:
         self._txn = txn
         self._dbs = dbs
         self._codec = codec
         self._now = now
+        self._policies = policies
+        self._generation = generation  # of the policy cache, noted before `txn` began
+        self._writing = writing
 
     def get_user(self, user: UserRef) -> UserState | None:
         key = keys.user_key(user)
@@ -82,10 +95,19 @@ class LmdbTransaction:
         self._txn.put(mail_key, record, db=self._dbs[keys.OUTBOX])
 
     def get_policy(self, tenant_id: str) -> Policy | None:
+        if self._policies is None:
+            return self._read_policy(tenant_id)
+        return self._policies.get(
+            tenant_id, self._generation, lambda: self._read_policy(tenant_id), self._writing
+        )
+
+    def _read_policy(self, tenant_id: str) -> Policy | None:
         data = self._txn.get(keys.tenant_key(tenant_id), db=self._dbs[keys.POLICIES])
         return None if data is None else decode_policy(data)
 
     def put_policy(self, tenant_id: str, policy: Policy) -> None:
+        if self._policies is not None:
+            self._policies.written()
         self._txn.put(
             keys.tenant_key(tenant_id), encode_policy(policy), db=self._dbs[keys.POLICIES]
         )
@@ -156,19 +178,35 @@ class LmdbStore:
             self._dbs = {name: self._env.open_db(name, txn=txn) for name in keys.ALL_DATABASES}
         self._codec = RecordCodec(sealer)
         self._clock = clock or SystemClock()
-        self._writer = Writer(self._env)
+        self._policies = PolicyCache()
+        self._writer = Writer(self._env, on_batch_end=self._policies.batch_ended)
 
     def read(self, work: Callable[[LmdbTransaction], T]) -> T:
+        generation = self._policies.generation  # before the snapshot: see policy_cache.py
         with self._failures(), self._env.begin(write=False, buffers=False) as txn:
-            return work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
+            return work(
+                LmdbTransaction(
+                    txn, self._dbs, self._codec, self._clock.now(), self._policies, generation
+                )
+            )
 
     def write(self, work: Callable[[LmdbTransaction], T]) -> T:
         # Every write runs on the store's writer thread, batched with the writes queued
         # beside it under one durable commit (writer.py); it returns once on disk.
-        with self._failures():
-            return self._writer.write(
-                lambda txn: work(LmdbTransaction(txn, self._dbs, self._codec, self._clock.now()))
+        def in_batch(txn: Any) -> T:
+            tx = LmdbTransaction(
+                txn,
+                self._dbs,
+                self._codec,
+                self._clock.now(),
+                self._policies,
+                self._policies.generation,  # only this thread changes it
+                writing=True,
             )
+            return work(tx)
+
+        with self._failures():
+            return self._writer.write(in_batch)
 
     def submit(self, call: Callable[[], T], finish: Finish) -> None:
         """Runs a whole use case on the writer thread; `finish(outcome)` once it is durable.
@@ -187,6 +225,15 @@ class LmdbStore:
     def after_commit(self, action: Callable[[], None]) -> None:
         """Runs `action` once the current work's writes are durable (see Writer.after_commit)."""
         self._writer.after_commit(action)
+
+    def on_batch_end(self, hook: Callable[[], None]) -> None:
+        """Runs `hook` on the writer thread after each batch's commit and after-commit
+        actions, before its answers go out (e.g. to flush what the actions wrote)."""
+        self._writer.add_batch_end(hook)
+
+    def on_writer_thread(self) -> bool:
+        """Whether the caller is the writer thread (whose batches end with the hooks)."""
+        return self._writer.is_writer_thread()
 
     def writes_refused(self) -> AbstractContextManager[None]:
         """On this thread, a write raises WriteNeeded (nothing changed) instead of running."""

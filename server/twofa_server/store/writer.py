@@ -75,10 +75,19 @@ class Writer:
     Args:
         env: the environment; its flags decide how durable a commit is.
         name: the thread's name.
+        on_batch_end: called on the writer thread after each batch has committed (or
+            failed) and its after-commit actions have run, before the outcomes of the
+            work that wrote are reported. Further hooks: `add_batch_end`.
     """
 
-    def __init__(self, env: lmdb.Environment, name: str = "twofa-writer") -> None:
+    def __init__(
+        self,
+        env: lmdb.Environment,
+        name: str = "twofa-writer",
+        on_batch_end: Callable[[], None] = lambda: None,
+    ) -> None:
         self._env = env
+        self._batch_end_hooks = [on_batch_end]
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._local = threading.local()
         self._txn: Any = None  # the open batch transaction, on the writer thread only
@@ -151,6 +160,14 @@ class Writer:
         finally:
             self._local.refused = False
 
+    def add_batch_end(self, hook: Callable[[], None]) -> None:
+        """Also runs `hook` at the end of every batch (see `on_batch_end`)."""
+        self._batch_end_hooks.append(hook)
+
+    def is_writer_thread(self) -> bool:
+        """Whether the calling thread is this writer's."""
+        return threading.current_thread() is self._thread
+
     def stop(self) -> None:
         """Runs what is queued, then ends the thread; later work fails with WriterStopped."""
         if self._stopped:
@@ -215,10 +232,10 @@ class Writer:
             self._txn = None
         for item in waiting:
             for action in item.after_commit:
-                try:
-                    item.context.run(action)
-                except Exception as error:  # one action's failure must not strand the others
-                    log.error("after-commit action failed: %s", type(error).__name__)
+                _quietly(item.context.run, action)
+        for hook in self._batch_end_hooks:
+            _quietly(hook)
+        for item in waiting:
             _finish(item)
 
     def _abort_quietly(self) -> None:
@@ -238,6 +255,13 @@ class Writer:
         child.commit()
         item.wrote = True
         return result
+
+
+def _quietly(run: Callable[..., Any], *args: Any) -> None:
+    try:
+        run(*args)
+    except Exception as error:  # one action's failure must not strand the others
+        log.error("after-commit action failed: %s", type(error).__name__)
 
 
 def _finish(item: _Item) -> None:
