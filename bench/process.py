@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import lmdb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from twofa_server.store.keys import ALL_DATABASES
 
 from .procstat import Memory, cpu_times, memory
 
@@ -43,6 +46,20 @@ class RunningServer:
 
     def memory(self) -> Memory:
         return memory(self.pid)
+
+
+def committed_transactions(data_dir: Path) -> int:
+    """The id of the last transaction committed to the LMDB store in `data_dir`.
+
+    Read through a read-only handle of its own, beside the server's: the
+    difference between two readings is how many commits the server made.
+    """
+    env = lmdb.open(str(data_dir), readonly=True, lock=True, max_dbs=len(ALL_DATABASES))
+    try:
+        last: int = env.info()["last_txnid"]
+        return last
+    finally:
+        env.close()
 
 
 def free_port() -> int:

@@ -184,6 +184,10 @@ def supply_notes(rows: Sequence[Row], labels: dict[str, str] | None = None) -> l
             f"- {where}{m.scenario} c={m.concurrency}: {m.supply_before:,} requests possible "
             f"at its start (bench/book.py), {m.sent:,} sent (warm-ups included)"
         )
+        if m.commits:
+            line += (
+                f" in {m.commits:,} durable commits: {m.sent / m.commits:.1f} requests per commit"
+            )
         if m.starved:
             line += " — **WARNING: users ran out; raise --users**"
         notes.append(line)

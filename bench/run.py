@@ -15,7 +15,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from .loadgen import MAIN, Job, LoadGenerator
 from .process import (
     HOST,
     RunningServer,
+    committed_transactions,
     free_port,
     running_server,
     style_command,
@@ -203,13 +204,23 @@ def _say(text: str) -> None:
 
 
 def _run_jobs(
-    generator: LoadGenerator, jobs: Sequence[Job], labels: dict[str, str]
+    generator: LoadGenerator,
+    jobs: Sequence[Job],
+    labels: dict[str, str],
+    stores: Mapping[str, Path] | None = None,
 ) -> list[Measurement]:
+    """Runs each job; for a target whose store is in `stores` (by address), counts commits."""
     results = []
     for job in jobs:
+        store = (stores or {}).get(job.target)
+        before = committed_transactions(store) if store is not None else 0
         m = generator.run(job)
         # The server's memory just after the row; the parent has nothing else to do.
-        m = dataclasses.replace(m, server_memory=memory(job.target_pid))
+        m = dataclasses.replace(
+            m,
+            server_memory=memory(job.target_pid),
+            commits=committed_transactions(store) - before if store is not None else None,
+        )
         _say(
             f"{labels[m.target]:28} {m.scenario:15} c={m.concurrency:<3} "
             f"{m.throughput:7,.0f} req/s  p50 {m.p50_ns / 1e6:6.2f} ms  "
@@ -278,7 +289,9 @@ def _measure_twofa(
     with ExitStack() as stack:
         server, _ = _start_twofa(stack, data_dir, map_size_mb, "twofa", tmp, args.workers)
         jobs = plan.jobs([Target(server, MAIN, plan.scenarios)])
-        rows = group_rounds(_run_jobs(generator, jobs, {server.address: "twofa"}))
+        rows = group_rounds(
+            _run_jobs(generator, jobs, {server.address: "twofa"}, {server.address: data_dir})
+        )
         end_memory = server.memory()
         spied: pyspy.Profile | None = None
         unreported: list[Measurement] = []
@@ -318,7 +331,8 @@ def _compare_users(
             targets.append(Target(server, key, scenarios))
             started.append((load, data_dir, server, settled, server.memory()))
         labels = {t.server.address: f"{populations[t.population].count:,} users" for t in targets}
-        rows = group_rounds(_run_jobs(generator, plan.jobs(targets), labels))
+        data_dirs = {server.address: data_dir for _, data_dir, server, _, _ in started}
+        rows = group_rounds(_run_jobs(generator, plan.jobs(targets), labels, data_dirs))
         for load, data_dir, server, settled, idle in started:
             stores.append(
                 report.StoreRun(

@@ -43,6 +43,9 @@ class Measurement:
     client_cpu_seconds: float = 0.0
     machine_cpu_seconds: float = 0.0  # every process on every core, these two included
     supply_before: int | None = None
+    # LMDB commits the server made during the row, warm-up included (read by the parent
+    # from the store); None where not counted.
+    commits: int | None = None
     # The server's memory just after the row (read by the parent, not the load generator).
     server_memory: Memory = field(default_factory=Memory)
 
@@ -117,6 +120,9 @@ def combine(rounds: Sequence[Measurement]) -> Row:
         starved=any(m.starved for m in rounds),
         sent=sum(m.sent for m in rounds),
         supply_before=rounds[0].supply_before,
+        commits=None
+        if any(m.commits is None for m in rounds)
+        else sum(m.commits or 0 for m in rounds),
         server_memory=max((m.server_memory for m in rounds), key=lambda memory: memory.anon),
     )
     return Row(best, len(rounds), ordered[0].throughput, ordered[-1].throughput)

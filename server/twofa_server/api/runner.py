@@ -42,11 +42,12 @@ class UseCaseRunner:
     Args:
         store: the store whose writer runs the writing calls.
         loop: the event loop the server's coroutines run on.
-        cpu_pool: threads for work that would stall the loop (QR codes).
+        cpu_pool: threads for work that would stall the loop (QR codes); None: the
+            loop's default executor.
     """
 
     def __init__(
-        self, store: WriterStore, loop: asyncio.AbstractEventLoop, cpu_pool: Executor
+        self, store: WriterStore, loop: asyncio.AbstractEventLoop, cpu_pool: Executor | None
     ) -> None:
         self._store = store
         self._loop = loop
