@@ -27,7 +27,7 @@ from .users import BENCH_MAX_ATTEMPTS, Population, time_step, wrong_code
 
 USERS = 5_000
 SECONDS_PER_ROW = 1.0
-THREAD_COUNTS = (1, 16)  # 16: twofa's default worker pool
+THREAD_COUNTS = (1, 16)  # 16: many callers at once, so writes queue for the writer and batch
 WRONG_PER_USER_PER_ROW = 9
 assert WRONG_PER_USER_PER_ROW * len(THREAD_COUNTS) < BENCH_MAX_ATTEMPTS
 UNLIMITED = 1 << 62
