@@ -35,9 +35,9 @@ class LmdbTransaction:
         dbs: dict[bytes, Any],
         codec: RecordCodec,
         now: float,
-        policies: PolicyCache | None = None,
-        generation: int = 0,
-        writing: bool = False,
+        policies: PolicyCache,
+        generation: int,
+        writing: bool,
     ) -> None:
         self._txn = txn
         self._dbs = dbs
@@ -95,8 +95,6 @@ class LmdbTransaction:
         self._txn.put(mail_key, record, db=self._dbs[keys.OUTBOX])
 
     def get_policy(self, tenant_id: str) -> Policy | None:
-        if self._policies is None:
-            return self._read_policy(tenant_id)
         return self._policies.get(
             tenant_id, self._generation, lambda: self._read_policy(tenant_id), self._writing
         )
@@ -106,8 +104,7 @@ class LmdbTransaction:
         return None if data is None else decode_policy(data)
 
     def put_policy(self, tenant_id: str, policy: Policy) -> None:
-        if self._policies is not None:
-            self._policies.written()
+        self._policies.written()
         self._txn.put(
             keys.tenant_key(tenant_id), encode_policy(policy), db=self._dbs[keys.POLICIES]
         )
@@ -184,29 +181,21 @@ class LmdbStore:
     def read(self, work: Callable[[LmdbTransaction], T]) -> T:
         generation = self._policies.generation  # before the snapshot: see policy_cache.py
         with self._failures(), self._env.begin(write=False, buffers=False) as txn:
-            return work(
-                LmdbTransaction(
-                    txn, self._dbs, self._codec, self._clock.now(), self._policies, generation
-                )
-            )
+            return work(self._transaction(txn, generation, writing=False))
 
     def write(self, work: Callable[[LmdbTransaction], T]) -> T:
         # Every write runs on the store's writer thread, batched with the writes queued
         # beside it under one durable commit (writer.py); it returns once on disk.
-        def in_batch(txn: Any) -> T:
-            tx = LmdbTransaction(
-                txn,
-                self._dbs,
-                self._codec,
-                self._clock.now(),
-                self._policies,
-                self._policies.generation,  # only this thread changes it
-                writing=True,
-            )
-            return work(tx)
-
+        # Only the writer thread changes the policy cache's generation.
         with self._failures():
-            return self._writer.write(in_batch)
+            return self._writer.write(
+                lambda txn: work(self._transaction(txn, self._policies.generation, writing=True))
+            )
+
+    def _transaction(self, txn: Any, generation: int, writing: bool) -> LmdbTransaction:
+        return LmdbTransaction(
+            txn, self._dbs, self._codec, self._clock.now(), self._policies, generation, writing
+        )
 
     def submit(self, call: Callable[[], T], finish: Finish) -> None:
         """Runs a whole use case on the writer thread; `finish(outcome)` once it is durable.
