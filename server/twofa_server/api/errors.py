@@ -28,7 +28,7 @@ from ..core.errors import (
     StoreUnavailable,
     TwoFactorError,
 )
-from .handlers import WrappedHandlers, with_unary_behavior
+from .handlers import WrappingInterceptor, with_unary_behavior
 
 log = logging.getLogger(__name__)
 
@@ -130,21 +130,10 @@ def _guarded(method: str, behavior: Behavior) -> Behavior:
     return handle
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class ErrorMappingInterceptor(WrappingInterceptor):
     """Wraps every unary handler so that errors leave as statuses with details."""
 
-    def __init__(self) -> None:
-        self._handlers = WrappedHandlers(self._wrap)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        return await self._handlers(continuation, handler_call_details)
-
-    @staticmethod
-    def _wrap(full_method: str, handler: Any) -> Any:
+    def _wrap(self, full_method: str, handler: Any) -> Any:
         if handler.unary_unary is None:
             return handler
         method = full_method.rsplit("/", 1)[-1]

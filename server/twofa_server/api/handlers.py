@@ -20,31 +20,32 @@ def with_unary_behavior(handler: Any, behavior: UnaryBehavior) -> Any:
     )
 
 
-class WrappedHandlers:
-    """Wraps each method's handler once and reuses it on every later call.
+class WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """An interceptor that wraps each method's handler once and reuses it on every call.
 
     gRPC asks an interceptor for a handler on every call, but a method's handler,
     and so its wrapped version, is the same each time: building it anew would be
-    work on every request's path.
-
-    Args:
-        wrap: builds the wrapped handler from the full method name and the handler.
+    work on every request's path. Subclasses say how to wrap in `_wrap`.
     """
 
-    def __init__(self, wrap: Callable[[str, Any], Any]) -> None:
-        self._wrap = wrap
+    def __init__(self) -> None:
         self._by_method: dict[str, tuple[Any, Any]] = {}
 
-    async def __call__(
+    async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        details: grpc.HandlerCallDetails,
+        handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        handler = await continuation(details)
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        cached = self._by_method.get(details.method)
+        method = handler_call_details.method
+        cached = self._by_method.get(method)
         if cached is None or cached[0] is not handler:
-            cached = (handler, self._wrap(details.method, handler))
-            self._by_method[details.method] = cached  # a racing duplicate build is harmless
+            cached = (handler, self._wrap(method, handler))
+            self._by_method[method] = cached  # a racing duplicate build is harmless
         return cached[1]
+
+    def _wrap(self, full_method: str, handler: Any) -> Any:
+        """The handler to serve `full_method` with instead of `handler`."""
+        raise NotImplementedError

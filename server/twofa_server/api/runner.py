@@ -21,6 +21,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
 from ..store.writer import Outcome, WriteNeeded
@@ -33,7 +34,7 @@ class WriterStore(Protocol):
 
     def submit(self, call: Callable[[], Any], finish: Callable[[Outcome], None]) -> None: ...
 
-    def writes_refused(self) -> Any: ...
+    def writes_refused(self) -> AbstractContextManager[None]: ...
 
 
 class UseCaseRunner:

@@ -18,7 +18,7 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from ..api.handlers import WrappedHandlers, with_unary_behavior
+from ..api.handlers import WrappingInterceptor, with_unary_behavior
 
 CODE_NAMES = {
     grpc.StatusCode.OK: "OK",
@@ -72,7 +72,7 @@ class _MethodSeries:
         self.handled[code or grpc.StatusCode.OK].inc()
 
 
-class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class ServerMetricsInterceptor(WrappingInterceptor):
     """Counts and times every call; place it outside the error mapping to see final codes.
 
     Args:
@@ -109,14 +109,7 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 self.handling.labels(*labels)
                 for code in CODE_NAMES.values():
                     self.handled.labels(*labels, code)
-        self._handlers = WrappedHandlers(self._wrap)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        return await self._handlers(continuation, handler_call_details)
+        super().__init__()
 
     def _wrap(self, full_method: str, handler: Any) -> Any:
         service, method = _split(full_method)

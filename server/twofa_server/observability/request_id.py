@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
 import grpc
 
-from ..api.handlers import WrappedHandlers, with_unary_behavior
+from ..api.handlers import WrappingInterceptor, with_unary_behavior
 
 HEADER = "x-request-id"
 MAX_CHARS = 128
@@ -50,7 +50,7 @@ def random_ids(seed: bytes) -> Callable[[], str]:
     return lambda: f"{generator.getrandbits(64):016x}"
 
 
-class RequestIdInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class RequestIdInterceptor(WrappingInterceptor):
     """Sets the request id around every unary handler.
 
     Args:
@@ -59,14 +59,7 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
 
     def __init__(self, new_id: Callable[[], str]) -> None:
         self._new_id = new_id
-        self._handlers = WrappedHandlers(self._wrap)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        return await self._handlers(continuation, handler_call_details)
+        super().__init__()
 
     def _wrap(self, _method: str, handler: Any) -> Any:
         if handler.unary_unary is None:

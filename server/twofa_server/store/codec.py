@@ -6,7 +6,6 @@ record's key and field name, so a ciphertext moved elsewhere does not open.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import threading
 
@@ -257,9 +256,8 @@ def encode_policy(policy: Policy) -> bytes:
     return pb.PolicyRecord(schema=SCHEMA, **policy_numbers(policy)).SerializeToString()
 
 
-@functools.lru_cache(maxsize=1024)
 def decode_policy(data: bytes) -> Policy:
-    """A stored policy (immutable, so a tenant's is decoded once, not on every request)."""
+    """A stored policy (store/policy_cache.py keeps decoded ones per tenant)."""
     record = pb.PolicyRecord.FromString(data)
     _check_schema(record.schema, "policy")
     return Policy(

@@ -176,7 +176,8 @@ class LmdbStore:
         self._codec = RecordCodec(sealer)
         self._clock = clock or SystemClock()
         self._policies = PolicyCache()
-        self._writer = Writer(self._env, on_batch_end=self._policies.batch_ended)
+        self._writer = Writer(self._env)
+        self._writer.add_batch_end(self._policies.batch_ended)
 
     def read(self, work: Callable[[LmdbTransaction], T]) -> T:
         generation = self._policies.generation  # before the snapshot: see policy_cache.py

@@ -75,19 +75,11 @@ class Writer:
     Args:
         env: the environment; its flags decide how durable a commit is.
         name: the thread's name.
-        on_batch_end: called on the writer thread after each batch has committed (or
-            failed) and its after-commit actions have run, before the outcomes of the
-            work that wrote are reported. Further hooks: `add_batch_end`.
     """
 
-    def __init__(
-        self,
-        env: lmdb.Environment,
-        name: str = "twofa-writer",
-        on_batch_end: Callable[[], None] = lambda: None,
-    ) -> None:
+    def __init__(self, env: lmdb.Environment, name: str = "twofa-writer") -> None:
         self._env = env
-        self._batch_end_hooks = [on_batch_end]
+        self._batch_end_hooks: list[Callable[[], None]] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._local = threading.local()
         self._txn: Any = None  # the open batch transaction, on the writer thread only
@@ -108,13 +100,12 @@ class Writer:
             WriteNeeded: inside `writes_refused`.
             WriterStopped: the writer has stopped.
         """
-        item = self._item
-        if item is not None and threading.current_thread() is self._thread:
+        item, on_writer = self._item, self.is_writer_thread()
+        if item is not None and on_writer:
             return self._nested(item, work)
         if getattr(self._local, "refused", False):
             raise WriteNeeded()
-        if threading.current_thread() is self._thread:
-            # after-commit work that writes would wait for itself
+        if on_writer:  # after-commit work that writes would wait for itself
             raise RuntimeError("a write from the writer thread outside any work")
         done = threading.Event()
         box: list[Outcome] = []
@@ -146,7 +137,7 @@ class Writer:
         has written nothing (or runs outside the writer), else after its batch commits.
         A batch that fails to commit drops its actions."""
         item = self._item
-        if item is None or not item.wrote or threading.current_thread() is not self._thread:
+        if item is None or not item.wrote or not self.is_writer_thread():
             action()
             return
         item.after_commit.append(action)
@@ -161,7 +152,9 @@ class Writer:
             self._local.refused = False
 
     def add_batch_end(self, hook: Callable[[], None]) -> None:
-        """Also runs `hook` at the end of every batch (see `on_batch_end`)."""
+        """Runs `hook` on the writer thread after each batch has committed (or failed) and
+        its after-commit actions have run, before the outcomes of the work that wrote
+        are reported."""
         self._batch_end_hooks.append(hook)
 
     def is_writer_thread(self) -> bool:
