@@ -15,12 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from twofa_server import qr
+from twofa_server.api import qr
 from twofa_server.clock import SystemClock, SystemRandom
+from twofa_server.core.events import NoEvents
 from twofa_server.core.models import LoginReason, Method, Policy, UserRef, VerifyResult
 from twofa_server.core.service import ServiceSettings, TwoFactorService
+from twofa_server.core.work import perform
 from twofa_server.crypto import KeyedHasher, Sealer, load_keyring
-from twofa_server.store.lmdb_store import LmdbStore
+from twofa_server.store import keys
+from twofa_server.store.lmdb.store import LmdbStore
 
 from .loader import MAP_SIZE_MB, prepare_store
 from .users import BENCH_MAX_ATTEMPTS, Population, time_step, wrong_code
@@ -101,7 +104,6 @@ def measure_floor(data_dir: Path, seed: bytes) -> list[FloorRow]:
     store = LmdbStore(data_dir, MAP_SIZE_MB, Sealer(keyring), clock)
     try:
         service = TwoFactorService(
-            store,
             clock,
             SystemRandom(),
             KeyedHasher(keyring.mac_key),
@@ -113,30 +115,34 @@ def measure_floor(data_dir: Path, seed: bytes) -> list[FloorRow]:
 
         def verify(i: int) -> bool:
             user, code = refs[i % USERS], codes[i % USERS]
-            answer = service.verify_code(user, code, Method.AUTHENTICATOR_APP)
+            answer = perform(
+                store, NoEvents(), service.verify_code(user, code, Method.AUTHENTICATOR_APP)
+            )
             return answer.verdict.result is VerifyResult.REJECTED
 
         def read(i: int) -> bool:
             return store.read(lambda tx: tx.get_user(refs[i % USERS])) is not None
 
         def tiny_commit(i: int) -> bool:
-            store.write(lambda tx: tx.put_meta(b"bench-floor", b"%d" % i))
+            store.write(lambda tx: tx.put_record(keys.META, b"bench-floor", b"%d" % i))
             return True
 
         tokens = [population.device_token(i) for i in range(USERS)]
 
         def evaluate(i: int) -> bool:
-            answer = service.evaluate_login(refs[i % USERS], tokens[i % USERS])
-            return answer.reason is LoginReason.TRUSTED_DEVICE
+            login = service.evaluate_login(refs[i % USERS], tokens[i % USERS])
+            return perform(store, NoEvents(), login).reason is LoginReason.TRUSTED_DEVICE
 
         def begin_setup(i: int) -> bool:
-            return service.begin_authenticator_setup(refs[i % USERS], "", "").is_reset
+            setup = service.begin_authenticator_setup(refs[i % USERS], "", "")
+            return perform(store, NoEvents(), setup).is_reset
 
-        uri = service.begin_authenticator_setup(refs[0], "", "").otpauth_uri
+        uri = perform(store, NoEvents(), service.begin_authenticator_setup(refs[0], "", ""))
+        uri_text = uri.otpauth_uri
 
         def render_qr(i: int) -> bool:
             # What the servicer adds to BeginAuthenticatorSetup: both renderings.
-            return bool(qr.render_png(uri)) and bool(qr.render_svg(uri))
+            return bool(qr.render_png(uri_text)) and bool(qr.render_svg(uri_text))
 
         limit = USERS * WRONG_PER_USER_PER_ROW
         rows = [

@@ -11,7 +11,7 @@ small put, ``sync`` and ``metasync`` on, as twofa's store) in DIR: the cost each
 twofa write pays, without any of twofa's logic. The thread pool commits in the
 worker; the aio server hands the commit to a thread with ``asyncio.to_thread``,
 or, with ``--commit-via writer``, to twofa's own writer thread
-(store/writer.py, through api/runner.py), which commits whatever is queued in
+(store/lmdb/writer.py), which commits whatever is queued in
 one batch with one fsync: what twofa does.
 """
 
@@ -32,8 +32,7 @@ import grpc
 import lmdb
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from twofa_server.api.runner import UseCaseRunner
-from twofa_server.store.writer import Writer
+from twofa_server.store.lmdb.writer import Result, Writer
 
 STYLES = ("threads", "aio", "aio-uvloop")
 
@@ -111,16 +110,17 @@ class _BatchingAioHealth(health.aio.HealthServicer):  # type: ignore[misc, name-
 
     def __init__(self, commits: DurableCommits) -> None:
         super().__init__()
-        self._writer = Writer(commits.env)
-        self._runner: UseCaseRunner | None = None
+        self._writer = Writer(commits.env, after_batch=lambda: None)
 
     async def Check(self, request: object, context: grpc.aio.ServicerContext[Any, Any]) -> object:
-        if self._runner is None:
-            self._runner = UseCaseRunner(self._writer, asyncio.get_running_loop(), None)
-        writer = self._writer
-        await self._runner.write(
-            lambda: writer.write(lambda txn: txn.put(b"counter", _COMMIT_VALUE))
-        )
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[Result] = loop.create_future()
+
+        def report(result: Result) -> None:
+            loop.call_soon_threadsafe(committed.set_result, result)
+
+        self._writer.submit(lambda txn: txn.put(b"counter", _COMMIT_VALUE), report)
+        await committed
         return await super().Check(request, context)
 
 

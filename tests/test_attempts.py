@@ -1,10 +1,10 @@
-"""The attempt budget as a pure function: counting, warning, lockout, expiry."""
+"""The attempt budget as pure functions (gate, then record): counting, warning, lockout, expiry."""
 
 from __future__ import annotations
 
 import pytest
 
-from twofa_server.core.attempts import check_code, counted_failures, remaining
+from twofa_server.core.attempts import counted_failures, gate, record
 from twofa_server.core.models import (
     Attempts,
     Method,
@@ -18,18 +18,23 @@ POLICY = Policy()  # 5 attempts, warning from the 3rd failure, 300 s lockout
 NOW = 1_000_000.0
 
 
-def fail() -> VerifyReason:
-    return VerifyReason.WRONG_CODE
+APP = Method.AUTHENTICATOR_APP
 
 
-def succeed() -> VerifyReason:
-    return VerifyReason.OK
+def attempt(
+    attempts: Attempts, now: float, policy: Policy, reason: VerifyReason
+) -> tuple[Verdict, Attempts]:
+    """One code through the gate and, if it lets it through, recorded with `reason`."""
+    refused = gate(attempts, now, policy, APP)
+    if refused is not None:
+        return refused, attempts
+    return record(attempts, now, policy, APP, reason)
 
 
 def run(failures: int) -> tuple[list[Verdict], Attempts]:
     attempts, verdicts = Attempts(), []
     for i in range(failures):
-        verdict, attempts = check_code(attempts, NOW + i, POLICY, Method.AUTHENTICATOR_APP, fail)
+        verdict, attempts = attempt(attempts, NOW + i, POLICY, VerifyReason.WRONG_CODE)
         verdicts.append(verdict)
     return verdicts, attempts
 
@@ -46,36 +51,48 @@ def test_five_failures_lock_with_warnings_from_the_third() -> None:
     assert attempts.locked_until == NOW + 4 + 300
 
 
-def test_while_locked_codes_are_not_checked_and_the_lock_is_not_extended() -> None:
+def test_while_locked_the_gate_refuses_and_the_lock_is_not_extended() -> None:
     _, locked = run(5)
-    called = []
-
-    def check() -> VerifyReason:
-        called.append(1)
-        return VerifyReason.OK
-
-    verdict, after = check_code(locked, NOW + 100, POLICY, Method.AUTHENTICATOR_APP, check)
-    assert called == []
+    verdict = gate(locked, NOW + 100, POLICY, APP)
+    assert verdict is not None
     assert verdict.result is VerifyResult.LOCKED_OUT
     assert verdict.reason is VerifyReason.LOCKED
-    assert after is locked
+    assert verdict.locked_until == locked.locked_until
     assert verdict.retry_after == pytest.approx(locked.locked_until - (NOW + 100))
+
+
+def test_the_gate_lets_codes_through_when_not_locked() -> None:
+    _, four_failures = run(4)
+    assert gate(Attempts(), NOW, POLICY, APP) is None
+    assert gate(four_failures, NOW + 4, POLICY, APP) is None
 
 
 def test_after_the_lockout_a_fresh_budget() -> None:
     _, locked = run(5)
     later = locked.locked_until
-    assert remaining(locked, later, POLICY) == 5
-    verdict, _ = check_code(locked, later, POLICY, Method.AUTHENTICATOR_APP, fail)
+    assert gate(locked, later, POLICY, APP) is None
+    assert counted_failures(locked, later, POLICY) == 0
+    verdict, _ = attempt(locked, later, POLICY, VerifyReason.WRONG_CODE)
     assert verdict.result is VerifyResult.REJECTED
     assert verdict.attempts_remaining == 4
 
 
 def test_success_resets_the_count() -> None:
     _, attempts = run(4)
-    verdict, after = check_code(attempts, NOW + 10, POLICY, Method.AUTHENTICATOR_APP, succeed)
+    verdict, after = attempt(attempts, NOW + 10, POLICY, VerifyReason.OK)
     assert verdict.result is VerifyResult.ACCEPTED
+    assert verdict.attempts_remaining == POLICY.max_attempts
     assert after == Attempts()
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [VerifyReason.WRONG_CODE, VerifyReason.CODE_REUSED, VerifyReason.MALFORMED_CODE],
+)
+def test_every_failure_reason_counts_and_is_reported(reason: VerifyReason) -> None:
+    verdict, after = record(Attempts(), NOW, POLICY, Method.EMAIL, reason)
+    assert verdict.reason is reason and verdict.method is Method.EMAIL
+    assert after.failures == 1 and after.last_failure_at == NOW
 
 
 @pytest.mark.parametrize(("gap", "counted"), [(0, 4), (299, 4), (300, 0), (10_000, 0)])
@@ -90,7 +107,7 @@ def test_policy_limits_take_effect(max_attempts: int, warn_after: int) -> None:
     attempts = Attempts()
     results = []
     for i in range(max_attempts):
-        verdict, attempts = check_code(attempts, NOW + i, policy, Method.EMAIL, fail)
+        verdict, attempts = attempt(attempts, NOW + i, policy, VerifyReason.WRONG_CODE)
         results.append(verdict)
     assert results[-1].result is VerifyResult.LOCKED_OUT
     assert all(v.result is VerifyResult.REJECTED for v in results[:-1])

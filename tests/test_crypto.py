@@ -21,7 +21,6 @@ from twofa_server.crypto import (
     KeyringError,
     Sealer,
     SealError,
-    digests_equal,
     generate_keyring,
     load_keyring,
     with_new_primary_key,
@@ -475,11 +474,3 @@ def test_purpose_of_16_bytes_is_the_limit() -> None:
 def test_mac_key_must_be_32_bytes() -> None:
     with pytest.raises(ValueError):
         KeyedHasher(bytes(16))
-
-
-def test_digests_equal() -> None:
-    hasher = KeyedHasher(bytes(32))
-    digest = hasher.digest(b"device-token", b"token")
-    assert digests_equal(digest, hasher.digest(b"device-token", b"token"))
-    assert not digests_equal(digest, hasher.digest(b"device-token", b"other"))
-    assert not digests_equal(digest, digest[:-1])

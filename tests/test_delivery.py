@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from twofa_server.crypto.secret_file import SecretFileError
 from twofa_server.delivery import (
     ConsoleMailer,
     DeliveryError,
@@ -64,6 +65,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def password_file(tmp_path: Path) -> Path:
     path = tmp_path / "smtp-password"
     path.write_text(PASSWORD + "\n")  # the trailing newline an editor leaves
+    path.chmod(0o600)
     return path
 
 
@@ -157,6 +159,7 @@ def test_a_wrong_password_is_a_transient_error(
     )
     wrong = tmp_path / "wrong-password"
     wrong.write_text("not-the-password")
+    wrong.chmod(0o600)
     mailer = SmtpMailer(
         SmtpSettings("127.0.0.1", port, "starttls", USER, wrong, 2, ca_file=pki.ca_file)
     )
@@ -292,14 +295,25 @@ def test_bad_settings_are_refused_at_construction(
         SmtpMailer(SmtpSettings(**values))
 
 
-@pytest.mark.parametrize(("content", "problem"), [(None, "cannot be read"), ("\n", "is empty")])
+@pytest.mark.parametrize(
+    ("content", "mode", "problem"),
+    [
+        (None, 0o600, "not found"),
+        ("\n", 0o600, "is empty"),
+        ("one\ntwo\n", 0o600, "holds more than one line"),
+        # The same permission check as the keyring and the bearer token.
+        (PASSWORD, 0o644, "is readable by other users"),
+        (PASSWORD, 0o602, "is writable by other users"),
+    ],
+)
 def test_an_unusable_password_file_is_refused(
-    tmp_path: Path, content: str | None, problem: str
+    tmp_path: Path, content: str | None, mode: int, problem: str
 ) -> None:
     path = tmp_path / "password"
     if content is not None:
         path.write_text(content)
-    with pytest.raises(ValueError, match=f"smtp.password_file {path} {problem}"):
+        path.chmod(mode)
+    with pytest.raises(SecretFileError, match=f"smtp.password_file {path} {problem}"):
         SmtpMailer(SmtpSettings("smtp.example.com", 587, username=USER, password_file=path))
 
 

@@ -20,7 +20,7 @@ from twofa_client import (
 )
 from twofa_server.app import Application
 from twofa_server.core.models import UserRef
-from twofa_server.housekeeper import Housekeeper
+from twofa_server.jobs.housekeeper import Housekeeper
 from twofa_server.store import keys
 from twofa_server.store.records_pb2 import UserRecord
 
@@ -343,7 +343,14 @@ def test_small_batches_resume_after_deleted_users(
 ) -> None:
     # The default batch is 500; a small one shows a pass resumes where the last batch
     # ended, also when that user was just deleted.
-    sweeper = Housekeeper(app.housekeeper._service, 3600, batch=batch, pause_seconds=0)
+    sweeper = Housekeeper(
+        app.housekeeper._service,
+        app.store,
+        app.observability.events,
+        3600,
+        batch=batch,
+        pause_seconds=0,
+    )
     kept: set[UserRef] = set()
     for i in range(8):
         user = f"user-{i}"

@@ -367,8 +367,11 @@ class FakeOutbox:
     def __init__(self, *queued: QueuedMail) -> None:
         self.queued = {q.id: q for q in queued}
 
-    def due_mail(self, now: float, limit: int) -> list[QueuedMail]:
+    def claim_due(self, now: float, limit: int) -> list[QueuedMail]:
         return list(self.queued.values())[:limit]
+
+    def on_mail_queued(self, wake: Callable[[], None]) -> None:
+        pass
 
     def next_attempt_at(self) -> float | None:
         return None

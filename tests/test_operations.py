@@ -48,13 +48,13 @@ from twofa_server.crypto import (
     without_key,
     write_keyring,
 )
-from twofa_server.keyring_watch import KeyringWatcher, keyring_signature
+from twofa_server.jobs.rotation import KeyringWatcher, keyring_signature
 from twofa_server.store import keys
 from twofa_server.store import records_pb2 as pb
 from twofa_server.store.codec import RecordCodec
 from twofa_server.store.keycheck import check_keyring
-from twofa_server.store.lmdb_store import LmdbStore, LmdbTransaction
-from twofa_server.store.reseal import OUTBOX_FIELDS, USER_FIELDS, reseal, take_census
+from twofa_server.store.lmdb.store import LmdbStore, LmdbTransaction
+from twofa_server.store.reseal import OUTBOX_FIELDS, USER_FIELDS, reseal
 
 from .processes import (
     POLL,
@@ -127,7 +127,7 @@ def test_reseal_moves_every_sealed_value_under_the_new_key_and_keeps_everything_
     assert new is not None
     assert RecordCodec(Sealer(only_new)).decode_user(key, new) == user
     assert reseal(keys.USERS, key, new, Sealer(rotated)) is None  # nothing left to do
-    mail_key = keys.outbox_key(7)
+    mail_key = keys.new_outbox_key(1_700_000_000.0, lambda n: bytes(range(n)))
     mail = Mail(MailKind.LOGIN_CODE, "old@example.org", ("123456",), 1_700_000_999.0)
     record = pb.OutboxRecord.FromString(
         RecordCodec(Sealer(old)).encode_mail(mail_key, key, mail, 1_700_000_000.0)
@@ -153,6 +153,7 @@ class Prepared:
 
 
 USERS = 7
+WHERE = "the store under test"
 
 
 def _fill(tx: LmdbTransaction, users: dict[UserRef, UserState]) -> None:
@@ -171,7 +172,7 @@ def prepared(tmp_path: Path) -> Iterator[Prepared]:
     write_keyring(path, keyring)
     sealer = Sealer(keyring)
     store = LmdbStore(tmp_path / "data", 64, sealer, FixedClock())
-    check_keyring(store, sealer, KeyedHasher(keyring.mac_key), path)
+    check_keyring(store, sealer, KeyedHasher(keyring.mac_key), path, WHERE)
     users = {UserRef(T, f"u{i}"): full_user() for i in range(USERS)}
     store.write(lambda tx: _fill(tx, users))
     yield Prepared(store, path, keyring, sealer, users)
@@ -179,7 +180,7 @@ def prepared(tmp_path: Path) -> Iterator[Prepared]:
 
 
 def census(prepared: Prepared, primary: int | None = None) -> Any:
-    return prepared.store.read(lambda tx: take_census(tx.records, primary))
+    return prepared.store.census(primary)
 
 
 def read_users(prepared: Prepared) -> dict[UserRef, UserState]:
@@ -193,6 +194,7 @@ def watcher_for(prepared: Prepared, batch: int = 2, *, stale: bool = False) -> K
     """A watcher (not started) for the store; `stale`: the keyring file changed since."""
     return KeyringWatcher(
         prepared.store,
+        WHERE,
         prepared.path,
         prepared.sealer,
         None if stale else keyring_signature(prepared.path),
@@ -226,14 +228,14 @@ def test_rotation_reseals_every_record_in_small_batches(prepared: Prepared) -> N
     assert after.sealed_by_key == {"users": {2: USERS}, "outbox": {2: 2}, "meta": {2: 1}}
     assert steps >= USERS // 2  # two records per transaction
     assert (watcher.progress.remaining, watcher.progress.resealed_total) == (0, USERS + 3)
-    mails = prepared.store.due_mail(10**12, 10)
+    mails = prepared.store.claim_due(10**12, 10)
     assert sorted(m.mail.recipient for m in mails) == ["a@example.org", "b@example.org"]
 
     # The old key can go: the store opens without it, and keeps the same keyed hashes.
     rewrite(prepared.path, without_key(rotated, 1))
     assert watcher.poll()
     only_new = Sealer(load_keyring(prepared.path))
-    check_keyring(prepared.store, only_new, KeyedHasher(rotated.mac_key), prepared.path)
+    check_keyring(prepared.store, only_new, KeyedHasher(rotated.mac_key), prepared.path, WHERE)
     assert read_users(prepared) == prepared.users
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from twofa_server.core.models import Policy
 from twofa_server.crypto import Sealer, generate_keyring
-from twofa_server.store.lmdb_store import LmdbStore, LmdbTransaction
-from twofa_server.store.policy_cache import PolicyCache
+from twofa_server.store.lmdb.policy_cache import PolicyCache
+from twofa_server.store.lmdb.store import LmdbStore, LmdbTransaction
 
 from .support import FixedClock
 from .test_writer import _hold_writer, _wait_queued

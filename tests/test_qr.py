@@ -1,4 +1,4 @@
-"""Tests of twofa_server.qr: the QR code must scan back to the exact URI."""
+"""Tests of twofa_server.api.qr: the QR code must scan back to the exact URI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from twofa_server import qr
+from twofa_server.api import qr
 from twofa_server.core import otp
 
 URI = otp.provisioning_uri(b"12345678901234567890", "jürgen@example.com", "ACME Corp")

@@ -1,10 +1,11 @@
-"""Where the asyncio server runs use cases: the writer thread, or the loop itself."""
+"""How the asyncio server runs Work: reads on the loop itself, writes through the store's writer,
+events published only once the work is committed, and a read's follow-up write run after it."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,24 @@ import pytest
 
 from twofa_server.api.runner import UseCaseRunner
 from twofa_server.core.errors import InvalidArgument
+from twofa_server.core.events import Event, EventType
+from twofa_server.core.work import Done, Work
 from twofa_server.crypto import Sealer, generate_keyring
-from twofa_server.store.lmdb_store import LmdbStore, LmdbTransaction
+from twofa_server.store import keys
+from twofa_server.store.lmdb.store import LmdbStore
 
 from .support import FixedClock
+
+
+class Published:
+    """An EventSink that remembers what was published, and what the store held then."""
+
+    def __init__(self, store: LmdbStore) -> None:
+        self.store = store
+        self.seen: list[tuple[str, int]] = []
+
+    def publish(self, events: Sequence[Event]) -> None:
+        self.seen.extend((event.reason, _counter(self.store)) for event in events)
 
 
 @pytest.fixture
@@ -27,65 +42,93 @@ def store(tmp_path: Path) -> Iterator[LmdbStore]:
 
 
 def _counter(store: LmdbStore) -> int:
-    return int.from_bytes(store.read(lambda tx: tx.get_meta(b"n")) or b"\0", "big")
+    data = store.read(lambda tx: tx.get_record(keys.META, b"n"))
+    return int.from_bytes(data or b"\0", "big")
 
 
-def _bump(tx: LmdbTransaction) -> int:
-    value = int.from_bytes(tx.get_meta(b"n") or b"\0", "big") + 1
-    tx.put_meta(b"n", value.to_bytes(4, "big"))
-    return value
+def _bump(tx: Any) -> Done[int]:
+    value = int.from_bytes(tx.get_record(keys.META, b"n") or b"\0", "big") + 1
+    tx.put_record(keys.META, b"n", value.to_bytes(4, "big"))
+    return Done(value, [Event(EventType.UNLOCK, "t", reason=f"bump {value}")])
 
 
-def _run(store: LmdbStore, scenario: Callable[[UseCaseRunner], Awaitable[Any]]) -> Any:
+def _run(
+    store: LmdbStore, scenario: Callable[[UseCaseRunner], Awaitable[Any]], events: Any = None
+) -> Any:
     async def main() -> Any:
         with ThreadPoolExecutor(1) as pool:
-            return await scenario(UseCaseRunner(store, asyncio.get_running_loop(), pool))
+            sink = events or Published(store)
+            runner = UseCaseRunner(store, sink, asyncio.get_running_loop(), pool)
+            return await scenario(runner)
 
     return asyncio.run(main())
 
 
-def test_a_read_that_writes_nothing_runs_on_the_loop_itself(store: LmdbStore) -> None:
+def test_a_read_is_answered_on_the_loop_itself(store: LmdbStore) -> None:
+    def read(tx: Any) -> Done[tuple[str, int]]:
+        return Done((threading.current_thread().name, _counter(store)))
+
     async def scenario(runner: UseCaseRunner) -> object:
-        return await runner.read(lambda: (threading.current_thread().name, _counter(store)))
+        return await runner.run(Work(read, writes=False))
 
     assert _run(store, scenario) == (threading.current_thread().name, 0)
 
 
-def test_a_read_that_needs_a_write_is_handed_to_the_writer_whole(store: LmdbStore) -> None:
-    reads_before_write: list[str] = []
+def test_a_reads_follow_up_write_runs_on_the_writer_after_the_answer_is_decided(
+    store: LmdbStore,
+) -> None:
+    threads: list[str] = []
 
-    def read_then_write() -> int:
-        reads_before_write.append(threading.current_thread().name)
-        return store.write(_bump)
+    def follow_up(tx: Any) -> Done[None]:
+        threads.append(threading.current_thread().name)
+        _bump(tx)
+        return Done(None, [Event(EventType.UNLOCK, "t", reason="follow-up")])
+
+    def read(tx: Any) -> Done[str]:
+        threads.append(threading.current_thread().name)
+        return Done(
+            "answer", [Event(EventType.LOGIN_EVALUATED, "t", reason="read")], Work(follow_up)
+        )
+
+    events = Published(store)
 
     async def scenario(runner: UseCaseRunner) -> object:
-        return await runner.read(read_then_write)
+        return await runner.run(Work(read, writes=False))
 
-    assert _run(store, scenario) == 1
-    # Tried on the loop (refused before it changed anything), then run on the writer.
-    assert reads_before_write == [threading.current_thread().name, "twofa-writer"]
-    assert _counter(store) == 1
+    assert _run(store, scenario, events) == "answer"
+    assert threads == [threading.current_thread().name, "twofa-writer"]
+    assert events.seen == [("read", 0), ("follow-up", 1)]  # each after its own commit
 
 
 def test_concurrent_writes_each_get_their_own_durable_result(store: LmdbStore) -> None:
+    events = Published(store)
+
     async def scenario(runner: UseCaseRunner) -> object:
-        return await asyncio.gather(*(runner.write(lambda: store.write(_bump)) for _ in range(200)))
+        return await asyncio.gather(*(runner.run(Work(_bump)) for _ in range(200)))
 
-    assert sorted(_run(store, scenario)) == list(range(1, 201))
+    assert sorted(_run(store, scenario, events)) == list(range(1, 201))
     assert _counter(store) == 200
+    # Every event was published once, and only when its write was already on disk.
+    assert sorted(int(reason.split()[1]) for reason, _ in events.seen) == list(range(1, 201))
+    assert all(int(reason.split()[1]) <= held for reason, held in events.seen)
 
 
-def test_a_refusal_reaches_its_caller_and_changes_nothing(store: LmdbStore) -> None:
-    def refused(tx: LmdbTransaction) -> None:
+def test_a_refusal_reaches_its_caller_changes_nothing_and_publishes_nothing(
+    store: LmdbStore,
+) -> None:
+    def refused(tx: Any) -> Done[int]:
         _bump(tx)
         raise InvalidArgument([])
 
+    events = Published(store)
+
     async def scenario(runner: UseCaseRunner) -> object:
         with pytest.raises(InvalidArgument):
-            await runner.write(lambda: store.write(refused))
-        return await runner.write(lambda: store.write(_bump))
+            await runner.run(Work(refused))
+        return await runner.run(Work(_bump))
 
-    assert _run(store, scenario) == 1
+    assert _run(store, scenario, events) == 1
+    assert events.seen == [("bump 1", 1)]
 
 
 def test_cpu_heavy_work_runs_off_the_loop(store: LmdbStore) -> None:

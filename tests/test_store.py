@@ -15,7 +15,7 @@ from twofa_server.core.models import Policy, UserState
 from twofa_server.crypto import Sealer, generate_keyring
 from twofa_server.crypto.keyring import with_new_primary_key
 from twofa_server.store.codec import RecordCodec
-from twofa_server.store.lmdb_store import LmdbTransaction
+from twofa_server.store.lmdb.store import LmdbTransaction
 from twofa_server.store.records_pb2 import UserRecord
 
 from .support import FixedClock, dump_store, totp_code

@@ -14,11 +14,11 @@ import grpc
 import pytest
 
 from twofa_client import NotImplementedByServer, TwoFactorClient, TwoFactorError, Unauthenticated
-from twofa_server.api.auth import MESSAGE
+from twofa_server.api.interceptors.bearer_token import MESSAGE
+from twofa_server.api.transport import AuthSettings, TlsSettings, is_loopback
 from twofa_server.app import Application, StartupError, start
 from twofa_server.config import Settings, load_settings
 from twofa_server.crypto import generate_keyring, write_keyring
-from twofa_server.transport import AuthSettings, TlsSettings, is_loopback
 
 from .pki import CertificateAuthority, Issued
 from .processes import assert_refused, run_twofa
@@ -224,7 +224,7 @@ def test_the_bearer_token_is_required_on_every_call_but_health_checks(
         ("\n", 0o600, "is empty"),
         ("short\n", 0o600, "at least 16"),
         (TOKEN + " " + TOKEN, 0o600, "printable ASCII without spaces"),
-        (TOKEN + "\n" + TOKEN, 0o600, "printable ASCII without spaces"),
+        (TOKEN + "\n" + TOKEN, 0o600, "more than one line"),
     ],
 )
 def test_an_unusable_token_file_stops_start_up_with_one_line(
@@ -239,7 +239,7 @@ def test_an_unusable_token_file_stops_start_up_with_one_line(
 
 
 def test_a_missing_token_file_stops_start_up(settings: Settings, tmp_path: Path) -> None:
-    with pytest.raises(StartupError, match=r"auth\.token_file .*nothing.* cannot be opened"):
+    with pytest.raises(StartupError, match=r"auth\.token_file .*nothing.* not found"):
         start(replace(settings, auth=AuthSettings(tmp_path / "nothing")))
 
 

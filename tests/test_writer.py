@@ -12,9 +12,10 @@ import pytest
 
 from twofa_server.core.errors import InvalidArgument, StoreFull, StoreUnavailable
 from twofa_server.core.models import Policy
+from twofa_server.core.work import Done, Outcome, Work
 from twofa_server.crypto import Sealer, generate_keyring
-from twofa_server.store.lmdb_store import LmdbStore, LmdbTransaction
-from twofa_server.store.writer import Outcome, WriteNeeded
+from twofa_server.store import keys
+from twofa_server.store.lmdb.store import LmdbStore, LmdbTransaction
 
 from .support import FixedClock
 
@@ -32,15 +33,17 @@ def _commits(store: LmdbStore) -> int:
     return int(store._env.info()["last_txnid"])
 
 
-def _submitted(store: LmdbStore, call: Any) -> Future[Any]:
-    """Submits `call` to the writer; the future settles with its outcome."""
+def _submitted(store: LmdbStore, work: Work[Any]) -> Future[Any]:
+    """Submits `work` to the store; the future settles with its answer or error."""
     future: Future[Any] = Future()
 
-    def finish(outcome: Outcome) -> None:
-        ok, value = outcome
-        future.set_result(value) if ok else future.set_exception(value)
+    def finish(outcome: Outcome[Any]) -> None:
+        if outcome.error is not None:
+            future.set_exception(outcome.error)
+        else:
+            future.set_result(outcome.result().answer)
 
-    store.submit(call, finish)
+    store.submit(work, finish)
     return future
 
 
@@ -54,6 +57,19 @@ def _put(name: str, fail: bool = False) -> Any:
     return work
 
 
+def _put_both(first: str, second: str) -> Any:
+    def run(tx: LmdbTransaction) -> Done[str]:
+        _put(first)(tx)
+        _put(second)(tx)
+        return Done(f"{first}+{second}")
+
+    return run
+
+
+def _get_meta(tx: LmdbTransaction, key: bytes) -> bytes | None:
+    return tx.get_record(keys.META, key)
+
+
 def _names(store: LmdbStore, names: list[str]) -> set[str]:
     found = store.read(lambda tx: {n: tx.get_policy(n) for n in names})
     return {n for n, p in found.items() if p is not None}
@@ -63,11 +79,12 @@ def _hold_writer(store: LmdbStore) -> tuple[threading.Event, Future[Any]]:
     """Keeps the writer busy until the returned gate is set."""
     gate, busy = threading.Event(), threading.Event()
 
-    def wait() -> None:
+    def wait(tx: Any) -> Done[None]:
         busy.set()
         gate.wait(5)
+        return Done(None)
 
-    held = _submitted(store, wait)
+    held = _submitted(store, Work(wait))
     assert busy.wait(5)
     return gate, held
 
@@ -98,9 +115,9 @@ def test_a_failing_write_leaves_nothing_while_its_batch_mates_commit(store: Lmdb
 def test_every_caller_gets_its_own_result_under_contention(store: LmdbStore) -> None:
     def bump(i: int) -> int:
         def work(tx: LmdbTransaction) -> int:
-            current = tx.get_meta(b"counter") or b"\0"
+            current = _get_meta(tx, b"counter") or b"\0"
             value = int.from_bytes(current, "big") + 1
-            tx.put_meta(b"counter", value.to_bytes(4, "big"))
+            tx.put_record(keys.META, b"counter", value.to_bytes(4, "big"))
             return value
 
         return store.write(work)
@@ -109,113 +126,68 @@ def test_every_caller_gets_its_own_result_under_contention(store: LmdbStore) -> 
         seen = list(pool.map(bump, range(400)))
     # Each increment saw the one before it: the writes were serialised, none lost.
     assert sorted(seen) == list(range(1, 401))
-    assert store.read(lambda tx: tx.get_meta(b"counter")) == (400).to_bytes(4, "big")
+    assert store.read(lambda tx: _get_meta(tx, b"counter")) == (400).to_bytes(4, "big")
 
 
-def test_a_submitted_call_learns_its_outcome_only_once_its_write_is_committed(
+def test_submitted_work_learns_its_outcome_only_once_it_is_committed(
     store: LmdbStore,
 ) -> None:
     visible: list[set[str]] = []
-
-    def call() -> str:
-        store.write(_put("a"))
-        store.write(_put("b"))
-        return "done"
-
     future: Future[str] = Future()
 
-    def finish(outcome: Outcome) -> None:
+    def finish(outcome: Outcome[Any]) -> None:
         visible.append(_names(store, ["a", "b"]))  # a fresh read: committed state only
-        future.set_result(outcome[1])
+        future.set_result(outcome.result().answer)
 
-    store.submit(call, finish)
-    assert future.result(5) == "done"
+    store.submit(Work(_put_both("a", "b")), finish)
+    assert future.result(5) == "a+b"
     assert visible == [{"a", "b"}]
 
 
-def test_a_read_only_call_is_answered_without_waiting_for_the_commit(store: LmdbStore) -> None:
-    gate, held = _hold_writer(store)
-    order: list[str] = []
-
-    def write() -> None:
-        store.write(_put("w"))
-        order.append("write ran")
-
-    def read() -> str:
-        order.append("read answered")
-        return "seen"
-
-    writer_done = _submitted(store, write)
-    reader_done = _submitted(store, read)
-    _wait_queued(store, 2)
-    gate.set()
-    held.result(5)
-    assert reader_done.result(5) == "seen"
-    writer_done.result(5)
-    assert order == ["write ran", "read answered"]  # same batch, answered before its commit
-
-
-def test_after_commit_actions_wait_for_the_commit_and_run_in_the_callers_context(
+def test_read_only_work_is_answered_on_the_callers_thread_without_the_writer(
     store: LmdbStore,
 ) -> None:
-    seen: list[tuple[str, set[str]]] = []
+    gate, held = _hold_writer(store)  # the writer is busy: a read must not wait for it
+    threads: list[str] = []
 
-    def call() -> None:
-        store.write(_put("x"))
-        store.after_commit(lambda: seen.append((REQUEST.get(), _names(store, ["x"]))))
+    def read(tx: Any) -> Done[str]:
+        threads.append(threading.current_thread().name)
+        return Done("seen")
+
+    answers: list[str] = []
+    store.submit(Work(read, writes=False), lambda o: answers.append(o.result().answer))
+    assert answers == ["seen"] and threads == [threading.current_thread().name]
+    gate.set()
+    held.result(5)
+
+
+def test_work_runs_in_the_submitters_context(store: LmdbStore) -> None:
+    seen: list[str] = []
+
+    def work(tx: Any) -> Done[None]:
+        seen.append(REQUEST.get())
+        return Done(None)
 
     REQUEST.set("req-1")
-    _submitted(store, call).result(5)
-    assert seen == [("req-1", {"x"})]
-    # Outside the writer, or before any write, an action runs at once.
-    ran: list[int] = []
-    store.after_commit(lambda: ran.append(1))
-    _submitted(store, lambda: store.after_commit(lambda: ran.append(2))).result(5)
-    assert ran == [1, 2]
-
-
-def test_a_write_refused_changes_nothing_and_says_so(store: LmdbStore) -> None:
-    with store.writes_refused(), pytest.raises(WriteNeeded):
-        store.write(_put("refused"))
-    assert _names(store, ["refused"]) == set()
-    assert store.write(_put("allowed")) == "allowed"  # only inside the block
+    _submitted(store, Work(work)).result(5)
+    assert seen == ["req-1"]
 
 
 def test_a_full_store_fails_that_write_and_the_writer_goes_on(tmp_path: Path) -> None:
     small = LmdbStore(tmp_path / "small", 1, Sealer(generate_keyring()), FixedClock())
     try:
         with pytest.raises(StoreFull):
-            small.write(lambda tx: tx.put_meta(b"big", b"x" * (2 << 20)))
-        assert small.write(lambda tx: tx.put_meta(b"small", b"y")) is None
-        assert small.read(lambda tx: tx.get_meta(b"small")) == b"y"
+            small.write(lambda tx: tx.put_record(keys.META, b"big", b"x" * (2 << 20)))
+        assert small.write(lambda tx: tx.put_record(keys.META, b"small", b"y")) is None
+        assert small.read(lambda tx: _get_meta(tx, b"small")) == b"y"
     finally:
         small.close()
-
-
-def test_a_write_from_after_commit_work_fails_instead_of_waiting_for_itself(
-    store: LmdbStore,
-) -> None:
-    errors: list[BaseException] = []
-
-    def action() -> None:
-        try:
-            store.write(_put("late"))
-        except RuntimeError as error:
-            errors.append(error)
-
-    def call() -> None:
-        store.write(_put("first"))
-        store.after_commit(action)
-
-    _submitted(store, call).result(5)
-    assert len(errors) == 1
-    assert _names(store, ["first", "late"]) == {"first"}
 
 
 def test_closing_commits_what_is_queued_and_refuses_what_comes_after(tmp_path: Path) -> None:
     store = LmdbStore(tmp_path / "data", 16, Sealer(generate_keyring()), FixedClock())
     gate, held = _hold_writer(store)
-    queued = _submitted(store, lambda: store.write(_put("queued")))
+    queued = _submitted(store, Work(lambda tx: Done(_put("queued")(tx))))
     _wait_queued(store, 1)
     closer = threading.Thread(target=store._writer.stop)
     closer.start()
@@ -224,7 +196,7 @@ def test_closing_commits_what_is_queued_and_refuses_what_comes_after(tmp_path: P
     held.result(5)
     assert queued.result(5) == "queued"
     with pytest.raises(StoreUnavailable):
-        _submitted(store, lambda: None).result(5)
+        _submitted(store, Work(lambda tx: Done(None))).result(5)
     with pytest.raises(StoreUnavailable):
         store.write(_put("late"))
     assert _names(store, ["queued"]) == {"queued"}

@@ -25,25 +25,28 @@ from grpc_reflection.v1alpha import reflection
 
 from twofa.v1 import twofa_pb2, twofa_pb2_grpc
 
-from . import transport
-from .api.auth import BearerTokenInterceptor, read_token
-from .api.errors import ErrorMappingInterceptor
+from .api import transport
+from .api.interceptors.bearer_token import BearerTokenInterceptor, read_token
+from .api.interceptors.error_mapping import ErrorMappingInterceptor
+from .api.interceptors.metrics import ServerMetricsInterceptor
+from .api.interceptors.request_id import RequestIdInterceptor
 from .api.runner import UseCaseRunner
 from .api.servicer import TwoFactorServicer
 from .clock import SystemClock, SystemRandom
 from .config import Settings
-from .core.events import AfterCommit
 from .core.ports import Clock, Random
 from .core.service import ServiceSettings, TwoFactorService
 from .crypto import KeyedHasher, Sealer, load_keyring
 from .delivery import ConsoleMailer, Mailer, SmtpMailer, TemplateError, Templates
 from .delivery.outbox import OutboxSender
-from .housekeeper import Housekeeper
-from .keyring_watch import KeyringWatcher, keyring_signature
+from .errors import OperatorError
+from .jobs.housekeeper import Housekeeper
+from .jobs.rotation import KeyringWatcher, keyring_signature
 from .observability import Observability
-from .observability.reseal_metrics import ResealCollector
+from .observability.request_id import random_ids
+from .observability.reseal import ResealCollector
 from .store.keycheck import check_keyring
-from .store.lmdb_store import LmdbStore
+from .store.lmdb.store import LmdbStore
 
 log = logging.getLogger("twofa")
 T = TypeVar("T")
@@ -61,7 +64,7 @@ METERED_SERVICES = (
 )
 
 
-class StartupError(Exception):
+class StartupError(OperatorError):
     """twofa cannot start; the message says why and what to do, in one line."""
 
 
@@ -154,11 +157,15 @@ def open_store(settings: Settings, clock: Clock) -> tuple[LmdbStore, Sealer, Key
     sealer, hasher = Sealer(keyring), KeyedHasher(keyring.mac_key)
     store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer, clock)
     try:
-        check_keyring(store, sealer, hasher, settings.keyring_path)
+        check_keyring(store, sealer, hasher, settings.keyring_path, _where(settings))
     except Exception:
         store.close()
         raise
     return store, sealer, hasher
+
+
+def _where(settings: Settings) -> str:
+    return f"the store in {settings.data_dir}"
 
 
 def start(
@@ -180,14 +187,10 @@ def start(
         store, mailer, templates, clock, settings.mail_retry, recorder=observability.metrics
     )
     service = TwoFactorService(
-        store,
         clock,
         random or SystemRandom(),
         hasher,
         ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
-        # Delivery and events wait until the transaction behind them is on disk.
-        mail_queued=lambda: store.after_commit(outbox.wake),
-        events=AfterCommit(observability.events, store.after_commit),
     )
     event_loop = EventLoopThread()
     cpu_pool = futures.ThreadPoolExecutor(settings.workers, thread_name_prefix="twofa-cpu")
@@ -206,9 +209,11 @@ def start(
     for name in ("", SERVICE_NAME):
         health_status.set(name, health_pb2.HealthCheckResponse.SERVING)
     outbox.start()
-    housekeeper = Housekeeper(service, settings.sweep_interval_seconds)
+    housekeeper = Housekeeper(service, store, observability.events, settings.sweep_interval_seconds)
     housekeeper.start()
-    keyring_watcher = KeyringWatcher(store, settings.keyring_path, sealer, keyring_seen)
+    keyring_watcher = KeyringWatcher(
+        store, _where(settings), settings.keyring_path, sealer, keyring_seen
+    )
     observability.registry.register(ResealCollector(keyring_watcher.progress))
     keyring_watcher.start()
     return Application(
@@ -240,8 +245,11 @@ async def _serve_grpc(
     # The first interceptor is the outermost. Metrics belong first, so they also count
     # the token check's UNAUTHENTICATED refusals; the token check comes before anything
     # that does work; error mapping stays innermost, right around the servicer.
+    # Request ids outermost, so every later layer sees them; metrics next, so they see
+    # the code the error mapping has turned errors into.
     interceptors: list[grpc.aio.ServerInterceptor] = [  # type: ignore[type-arg]
-        *observability.interceptors  # request ids, then metrics
+        RequestIdInterceptor(random_ids(SystemRandom().token_bytes(16))),
+        ServerMetricsInterceptor(observability.registry, METERED_SERVICES),
     ]
     if token is not None:
         interceptors.append(BearerTokenInterceptor(token))
@@ -250,7 +258,7 @@ async def _serve_grpc(
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
     )
-    runner = UseCaseRunner(store, asyncio.get_running_loop(), cpu_pool)
+    runner = UseCaseRunner(store, observability.events, asyncio.get_running_loop(), cpu_pool)
     twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(
         TwoFactorServicer(service, runner), server
     )
@@ -276,7 +284,7 @@ async def _serve_grpc(
 def _observability(settings: Settings, clock: Clock, store: LmdbStore) -> Observability:
     """Metrics and the audit log; an audit file that cannot be opened stops start-up here."""
     try:
-        observability = Observability(settings.audit_log, clock, SystemRandom(), METERED_SERVICES)
+        observability = Observability(settings.audit_log, clock)
     except OSError as exc:
         store.close()
         raise StartupError(
@@ -284,10 +292,6 @@ def _observability(settings: Settings, clock: Clock, store: LmdbStore) -> Observ
             "(give a writable file path, or stderr)"
         ) from None
     observability.watch_store(store)
-    # The writer's after-commit actions write a whole batch's audit lines; one flush
-    # at the end of the batch, before its answers go out, pushes them all to the file.
-    observability.audit.flush_later_when(store.on_writer_thread)
-    store.on_batch_end(observability.audit.flush)
     return observability
 
 
@@ -309,7 +313,7 @@ def _delivery(settings: Settings) -> tuple[Mailer, Templates]:
         templates = Templates(settings.mail)
         if settings.mail_backend == "smtp":
             return SmtpMailer(settings.smtp), templates
-    except (ValueError, TemplateError) as exc:
+    except (ValueError, TemplateError, OperatorError) as exc:
         raise StartupError(str(exc)) from None
     return ConsoleMailer(), templates
 
@@ -321,7 +325,7 @@ def _security(settings: Settings) -> tuple[grpc.ServerCredentials | None, bytes 
         transport.check_plaintext(settings.listen, credentials is not None, settings.allow_insecure)
         token_file = settings.auth.token_file
         return credentials, read_token(token_file) if token_file is not None else None
-    except ValueError as exc:
+    except (ValueError, OperatorError) as exc:
         raise StartupError(str(exc)) from None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
 from .core.models import Enforcement, Frequency, Method, Policy
 from .core.policy import (
@@ -28,13 +29,13 @@ from .core.policy import (
 from .core.validation import Violations, has_control_characters
 from .delivery import MailStyle, SmtpSettings
 from .delivery.outbox import RetryPolicy
-from .transport import AuthSettings, TlsSettings
+from .errors import OperatorError
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(OperatorError):
     """A setting is wrong; the message names it and its allowed values, in one line."""
 
 

@@ -1,1 +1,2 @@
-"""The gRPC adapter: proto <-> domain conversion, error mapping, the servicer."""
+"""The gRPC adapter: the servicer, proto <-> domain conversion, error mapping, interceptors,
+transport security and QR rendering."""

@@ -1,24 +1,17 @@
 """The one place where domain errors become gRPC statuses with rich details.
 
-Every handler runs inside `ErrorMappingInterceptor`. Deliberate refusals
-(TwoFactorError) carry google.rpc details that name the field or condition;
-anything else is INTERNAL with a fixed text, logged by type and place only, so
-no stack trace, secret or code reaches a client or a log line.
+Deliberate refusals (TwoFactorError) carry google.rpc details that name the
+field or condition; anything else is INTERNAL with a fixed text
+(api/interceptors/error_mapping.py applies this to every call).
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import traceback
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 from ..core.errors import (
     FailedPrecondition,
@@ -28,9 +21,6 @@ from ..core.errors import (
     StoreUnavailable,
     TwoFactorError,
 )
-from .handlers import WrappingInterceptor, with_unary_behavior
-
-log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "twofa"
 INTERNAL_MESSAGE = "internal error"
@@ -99,42 +89,3 @@ def status_for(error: TwoFactorError) -> status_pb2.Status:
             details=[_error_info("STORE_UNAVAILABLE")],
         )
     return status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE)
-
-
-def _where(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return "?"
-    last = frames[-1]
-    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
-
-
-Context = grpc.aio.ServicerContext[Any, Any]
-Behavior = Callable[[Any, Context], Awaitable[Any]]
-
-
-def _guarded(method: str, behavior: Behavior) -> Behavior:
-    async def handle(request: Any, context: Context) -> Any:
-        try:
-            return await behavior(request, context)
-        except TwoFactorError as error:
-            status = rpc_status.to_status(status_for(error))
-            await context.abort(status.code, status.details, status.trailing_metadata)
-        except Exception as error:
-            if context.code() is not None:
-                raise  # the handler aborted with a status of its own
-            # The message may quote request data; the type and place are enough to debug.
-            log.error("internal error in %s: %s at %s", method, type(error).__name__, _where(error))
-            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
-
-    return handle
-
-
-class ErrorMappingInterceptor(WrappingInterceptor):
-    """Wraps every unary handler so that errors leave as statuses with details."""
-
-    def _wrap(self, full_method: str, handler: Any) -> Any:
-        if handler.unary_unary is None:
-            return handler
-        method = full_method.rsplit("/", 1)[-1]
-        return with_unary_behavior(handler, _guarded(method, handler.unary_unary))

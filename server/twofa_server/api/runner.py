@@ -1,18 +1,13 @@
-"""Where the asyncio server runs a use case: on the store's writer thread, or right here.
+"""How the asyncio server runs a use case's Work without blocking its event loop.
 
-The use cases are plain synchronous code (core/), and every write goes through
-the store's one writer thread (store/writer.py). A call that writes is handed to
-that thread whole: its writes join the running batch, and the answer comes back
-once the batch is durable. The event loop keeps serving meanwhile, so a request
-in flight costs no thread of its own.
+The store runs the work (core/ports.py: `Store.submit`) and reports the outcome
+once it is final: a read at once, a write after its commit is durable. The
+runner turns that report into the awaited result, publishes the work's events,
+and runs the follow-up write a read-only use case asked for. A request in flight
+costs no thread of its own.
 
-A read-mostly call (a login with a trusted device, a status) is first tried on
-the event loop with writes refused, which costs no hand-off at all. If it turns
-out to need a write (a device's hourly last-use refresh), the write is refused
-before anything changes and the whole call goes to the writer instead.
-
-Outcomes come back to the loop in bunches: one wake-up of the loop per batch of
-answers, not one per answer.
+Outcomes reported from another thread come back to the loop in bunches: one
+wake-up of the loop per bunch of answers, not one per answer.
 """
 
 from __future__ import annotations
@@ -21,61 +16,65 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from ..store.writer import Outcome, WriteNeeded
+from ..core.events import EventSink
+from ..core.ports import Store
+from ..core.work import Done, Outcome, Work
 
 T = TypeVar("T")
 
 
-class WriterStore(Protocol):
-    """What the runner needs of the store (LmdbStore)."""
-
-    def submit(self, call: Callable[[], Any], finish: Callable[[Outcome], None]) -> None: ...
-
-    def writes_refused(self) -> AbstractContextManager[None]: ...
-
-
 class UseCaseRunner:
-    """Runs use cases for the coroutines of one event loop.
+    """Runs use cases' Work for the coroutines of one event loop.
 
     Args:
-        store: the store whose writer runs the writing calls.
+        store: runs the work.
+        events: where the events of committed work go.
         loop: the event loop the server's coroutines run on.
         cpu_pool: threads for work that would stall the loop (QR codes); None: the
             loop's default executor.
     """
 
     def __init__(
-        self, store: WriterStore, loop: asyncio.AbstractEventLoop, cpu_pool: Executor | None
+        self,
+        store: Store,
+        events: EventSink,
+        loop: asyncio.AbstractEventLoop,
+        cpu_pool: Executor | None,
     ) -> None:
         self._store = store
+        self._events = events
         self._loop = loop
         self._cpu_pool = cpu_pool
         self._lock = threading.Lock()
-        self._settled: list[tuple[asyncio.Future[Any], Outcome]] = []
+        self._settled: list[tuple[asyncio.Future[Any], Outcome[Any]]] = []
+        self._loop_thread: int | None = None
 
-    async def write(self, call: Callable[[], T]) -> T:
-        """Runs `call()` on the writer thread; returns once what it wrote is durable."""
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._store.submit(call, lambda outcome: self._settle(future, outcome))
-        return await future
-
-    async def read(self, call: Callable[[], T]) -> T:
-        """Runs a read-mostly `call()` here; on the writer thread if it needs to write."""
-        try:
-            with self._store.writes_refused():
-                return call()
-        except WriteNeeded:
-            return await self.write(call)
+    async def run(self, work: Work[T]) -> T:
+        """Runs `work`; returns its answer once what it wrote is durable."""
+        done = await self._done(work)
+        self._events.publish(done.events)
+        if done.then is not None:
+            follow_up = await self._done(done.then)
+            self._events.publish(follow_up.events)
+        return done.answer
 
     async def off_loop(self, work: Callable[[], T]) -> T:
         """Runs CPU-heavy `work()` on the CPU pool, so the loop keeps serving."""
         return await self._loop.run_in_executor(self._cpu_pool, work)
 
-    def _settle(self, future: asyncio.Future[Any], outcome: Outcome) -> None:
-        # On the writer thread: queue the outcome; wake the loop only for the first of a bunch.
+    async def _done(self, work: Work[T]) -> Done[T]:
+        self._loop_thread = threading.get_ident()
+        future: asyncio.Future[Done[T]] = self._loop.create_future()
+        self._store.submit(work, lambda outcome: self._settle(future, outcome))
+        return await future
+
+    def _settle(self, future: asyncio.Future[Any], outcome: Outcome[Any]) -> None:
+        if threading.get_ident() == self._loop_thread:  # a read answered on the spot
+            _resolve(future, outcome)
+            return
+        # From a store's thread: queue the outcome; wake the loop only for the first of a bunch.
         with self._lock:
             self._settled.append((future, outcome))
             first = len(self._settled) == 1
@@ -85,10 +84,14 @@ class UseCaseRunner:
     def _deliver(self) -> None:
         with self._lock:
             settled, self._settled = self._settled, []
-        for future, (ok, value) in settled:
-            if future.done():  # the call was cancelled meanwhile
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        for future, outcome in settled:
+            _resolve(future, outcome)
+
+
+def _resolve(future: asyncio.Future[Any], outcome: Outcome[Any]) -> None:
+    if future.done():  # the call was cancelled meanwhile
+        return
+    if outcome.error is not None:
+        future.set_exception(outcome.error)
+    else:
+        future.set_result(outcome.done)

@@ -1,7 +1,7 @@
 """TwoFactorService over gRPC: each method converts, runs one use case, converts back.
 
-The methods are coroutines of the asyncio server. Use cases that write run on
-the store's writer thread, read-mostly ones on the loop (api/runner.py).
+The methods are coroutines of the asyncio server: a use case checks the request
+and answers its Work, which the runner hands to the store (api/runner.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import grpc
 from twofa.v1 import twofa_pb2 as pb
 from twofa.v1 import twofa_pb2_grpc
 
-from .. import qr
 from ..core import otp
 from ..core.service import TwoFactorService
+from . import qr
 from .convert import (
     duration,
     enum_number,
@@ -40,14 +40,14 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def GetUserStatus(
         self, request: pb.GetUserStatusRequest, context: Context
     ) -> pb.GetUserStatusResponse:
-        status = await self._run.read(lambda: self._service.get_user_status(user_ref(request)))
+        status = await self._run.run(self._service.get_user_status(user_ref(request)))
         return pb.GetUserStatusResponse(status=user_status_to_pb(status))
 
     async def BeginAuthenticatorSetup(
         self, request: pb.BeginAuthenticatorSetupRequest, context: Context
     ) -> pb.BeginAuthenticatorSetupResponse:
-        setup = await self._run.write(
-            lambda: self._service.begin_authenticator_setup(
+        setup = await self._run.run(
+            self._service.begin_authenticator_setup(
                 user_ref(request), request.account_name, request.issuer
             )
         )
@@ -64,8 +64,8 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def ConfirmAuthenticatorSetup(
         self, request: pb.ConfirmAuthenticatorSetupRequest, context: Context
     ) -> pb.ConfirmAuthenticatorSetupResponse:
-        confirmation = await self._run.write(
-            lambda: self._service.confirm_authenticator_setup(
+        confirmation = await self._run.run(
+            self._service.confirm_authenticator_setup(
                 user_ref(request), request.code, request.notify_email
             )
         )
@@ -77,8 +77,8 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def BeginEmailSetup(
         self, request: pb.BeginEmailSetupRequest, context: Context
     ) -> pb.BeginEmailSetupResponse:
-        sent = await self._run.write(
-            lambda: self._service.begin_email_setup(user_ref(request), request.email)
+        sent = await self._run.run(
+            self._service.begin_email_setup(user_ref(request), request.email)
         )
         return pb.BeginEmailSetupResponse(
             masked_email=sent.masked_email,
@@ -91,8 +91,8 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def ConfirmEmailSetup(
         self, request: pb.ConfirmEmailSetupRequest, context: Context
     ) -> pb.ConfirmEmailSetupResponse:
-        confirmation = await self._run.write(
-            lambda: self._service.confirm_email_setup(user_ref(request), request.code)
+        confirmation = await self._run.run(
+            self._service.confirm_email_setup(user_ref(request), request.code)
         )
         return pb.ConfirmEmailSetupResponse(
             **verdict_fields(confirmation.verdict), backup_codes=confirmation.backup_codes
@@ -101,7 +101,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def SendLoginCode(
         self, request: pb.SendLoginCodeRequest, context: Context
     ) -> pb.SendLoginCodeResponse:
-        sent = await self._run.write(lambda: self._service.send_login_code(user_ref(request)))
+        sent = await self._run.run(self._service.send_login_code(user_ref(request)))
         return pb.SendLoginCodeResponse(
             masked_email=sent.masked_email,
             code_expires_at=timestamp(sent.code_expires_at),
@@ -111,8 +111,8 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def VerifyCode(
         self, request: pb.VerifyCodeRequest, context: Context
     ) -> pb.VerifyCodeResponse:
-        verification = await self._run.write(
-            lambda: self._service.verify_code(
+        verification = await self._run.run(
+            self._service.verify_code(
                 user_ref(request),
                 request.code,
                 method_from_pb(request.method),
@@ -132,8 +132,8 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def EvaluateLogin(
         self, request: pb.EvaluateLoginRequest, context: Context
     ) -> pb.EvaluateLoginResponse:
-        evaluation = await self._run.read(
-            lambda: self._service.evaluate_login(user_ref(request), request.device_token)
+        evaluation = await self._run.run(
+            self._service.evaluate_login(user_ref(request), request.device_token)
         )
         return pb.EvaluateLoginResponse(
             decision=enum_number(evaluation.decision),
@@ -148,7 +148,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def ListTrustedDevices(
         self, request: pb.ListTrustedDevicesRequest, context: Context
     ) -> pb.ListTrustedDevicesResponse:
-        found = await self._run.read(lambda: self._service.list_trusted_devices(user_ref(request)))
+        found = await self._run.run(self._service.list_trusted_devices(user_ref(request)))
         return pb.ListTrustedDevicesResponse(
             devices=[
                 pb.TrustedDevice(
@@ -165,18 +165,16 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def RevokeTrustedDevices(
         self, request: pb.RevokeTrustedDevicesRequest, context: Context
     ) -> pb.RevokeTrustedDevicesResponse:
-        revoked = await self._run.write(
-            lambda: self._service.revoke_trusted_devices(
-                user_ref(request), request.device_id, request.all
-            )
+        revoked = await self._run.run(
+            self._service.revoke_trusted_devices(user_ref(request), request.device_id, request.all)
         )
         return pb.RevokeTrustedDevicesResponse(revoked_count=revoked)
 
     async def RegenerateBackupCodes(
         self, request: pb.RegenerateBackupCodesRequest, context: Context
     ) -> pb.RegenerateBackupCodesResponse:
-        codes = await self._run.write(
-            lambda: self._service.regenerate_backup_codes(user_ref(request), request.notify_email)
+        codes = await self._run.run(
+            self._service.regenerate_backup_codes(user_ref(request), request.notify_email)
         )
         return pb.RegenerateBackupCodesResponse(
             backup_codes=codes.codes, emailed_to=codes.emailed_to
@@ -185,22 +183,22 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def DisableMethod(
         self, request: pb.DisableMethodRequest, context: Context
     ) -> pb.DisableMethodResponse:
-        changed, status = await self._run.write(
-            lambda: self._service.disable_method(user_ref(request), method_from_pb(request.method))
+        changed, status = await self._run.run(
+            self._service.disable_method(user_ref(request), method_from_pb(request.method))
         )
         return pb.DisableMethodResponse(changed=changed, status=user_status_to_pb(status))
 
     async def GetPolicy(
         self, request: pb.GetPolicyRequest, context: Context
     ) -> pb.GetPolicyResponse:
-        info = await self._run.read(lambda: self._service.get_policy(request.tenant_id))
+        info = await self._run.run(self._service.get_policy(request.tenant_id))
         return pb.GetPolicyResponse(policy=policy_to_pb(info.policy), is_default=info.is_default)
 
     async def UpdatePolicy(
         self, request: pb.UpdatePolicyRequest, context: Context
     ) -> pb.UpdatePolicyResponse:
-        policy = await self._run.write(
-            lambda: self._service.update_policy(
+        policy = await self._run.run(
+            self._service.update_policy(
                 request.tenant_id, policy_from_pb(request.policy), list(request.update_mask.paths)
             )
         )
@@ -209,13 +207,11 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def UnlockUser(
         self, request: pb.UnlockUserRequest, context: Context
     ) -> pb.UnlockUserResponse:
-        return pb.UnlockUserResponse(
-            changed=await self._run.write(lambda: self._service.unlock_user(user_ref(request)))
-        )
+        changed = await self._run.run(self._service.unlock_user(user_ref(request)))
+        return pb.UnlockUserResponse(changed=changed)
 
     async def DeleteUser(
         self, request: pb.DeleteUserRequest, context: Context
     ) -> pb.DeleteUserResponse:
-        return pb.DeleteUserResponse(
-            deleted=await self._run.write(lambda: self._service.delete_user(user_ref(request)))
-        )
+        deleted = await self._run.run(self._service.delete_user(user_ref(request)))
+        return pb.DeleteUserResponse(deleted=deleted)

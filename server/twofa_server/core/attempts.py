@@ -6,17 +6,14 @@ the end of a lockout or an administrator's unlock starts a fresh budget.
 Failures also lapse after `lockout_seconds` without another failure: an
 attacker gains nothing by that (the lockout already allows `max_attempts`
 tries per `lockout_seconds`), and a user is not punished for a typo last month.
+
+A use case asks `gate` before it checks a code, and tells `record` how the
+check went (the shape of Authelia's Regulate and Mark).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .models import Attempts, Method, Policy, Verdict, VerifyReason, VerifyResult
-
-# Checks a code and returns VerifyReason.OK (after recording whatever acceptance
-# changes, e.g. the used time step) or why it failed.
-CodeCheck = Callable[[], VerifyReason]
 
 
 def locked_until(attempts: Attempts, now: float) -> float | None:
@@ -33,55 +30,49 @@ def counted_failures(attempts: Attempts, now: float, policy: Policy) -> int:
     return attempts.failures
 
 
-def _warning(failures: int, policy: Policy) -> str:
-    return policy.warning_text if failures >= policy.warn_after_failures else ""
-
-
-def check_code(
-    attempts: Attempts,
-    now: float,
-    policy: Policy,
-    method: Method,
-    check: CodeCheck,
-) -> tuple[Verdict, Attempts]:
-    """Runs one code check under the budget and returns the verdict and the new budget.
+def gate(attempts: Attempts, now: float, policy: Policy, method: Method) -> Verdict | None:
+    """May a code be checked now? None when it may; else the LOCKED_OUT verdict to answer.
 
     Args:
-        attempts: the user's budget before this attempt.
-        now: the current Unix time.
-        policy: the tenant's policy.
-        method: the method the code is checked as, reported in the verdict.
-        check: checks the code and returns VerifyReason.OK (after recording
-            whatever acceptance changes, e.g. the used time step) or why it
-            failed. Not called while the user is locked out.
-
-    Returns:
-        The verdict, and the Attempts to store (the same object when unchanged).
+        method: what the code would be checked as, reported in the verdict.
     """
     until = locked_until(attempts, now)
-    if until is not None:
-        return _locked_verdict(method, VerifyReason.LOCKED, until, now, policy), attempts
-    reason = check()
+    if until is None:
+        return None
+    return _locked(method, VerifyReason.LOCKED, until, now, policy)
+
+
+def record(
+    attempts: Attempts, now: float, policy: Policy, method: Method, reason: VerifyReason
+) -> tuple[Verdict, Attempts]:
+    """Applies the outcome of a checked code to the budget.
+
+    Args:
+        attempts: the user's budget before this attempt (the gate let it through).
+        method: what the code was checked as.
+        reason: OK when the code was accepted, else why it failed.
+
+    Returns:
+        The verdict, and the Attempts to store.
+    """
     if reason is VerifyReason.OK:
-        verdict = Verdict(VerifyResult.ACCEPTED, reason, method, policy.max_attempts)
-        return verdict, Attempts()
+        return Verdict(VerifyResult.ACCEPTED, reason, method, policy.max_attempts), Attempts()
     failures = counted_failures(attempts, now, policy) + 1
     if failures >= policy.max_attempts:
         until = now + policy.lockout_seconds
         after = Attempts(failures=failures, last_failure_at=now, locked_until=until)
-        return _locked_verdict(method, VerifyReason.TOO_MANY_ATTEMPTS, until, now, policy), after
-    after = Attempts(failures=failures, last_failure_at=now)
+        return _locked(method, VerifyReason.TOO_MANY_ATTEMPTS, until, now, policy), after
     verdict = Verdict(
         VerifyResult.REJECTED,
         reason,
         method,
         attempts_remaining=policy.max_attempts - failures,
-        warning=_warning(failures, policy),
+        warning=policy.warning_text if failures >= policy.warn_after_failures else "",
     )
-    return verdict, after
+    return verdict, Attempts(failures=failures, last_failure_at=now)
 
 
-def _locked_verdict(
+def _locked(
     method: Method, reason: VerifyReason, until: float, now: float, policy: Policy
 ) -> Verdict:
     return Verdict(
@@ -93,10 +84,3 @@ def _locked_verdict(
         retry_after=until - now,
         warning=policy.warning_text,
     )
-
-
-def remaining(attempts: Attempts, now: float, policy: Policy) -> int:
-    """Attempts left before the lockout (0 while locked)."""
-    if locked_until(attempts, now) is not None:
-        return 0
-    return max(policy.max_attempts - counted_failures(attempts, now, policy), 0)

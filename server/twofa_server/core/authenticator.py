@@ -41,13 +41,11 @@ def verify(app: Authenticator, code: str, now: float) -> VerifyReason:
 
 
 def match(secret: bytes, code: str, now: float, after_step: int) -> tuple[VerifyReason, int | None]:
-    """Checks a TOTP code; returns OK with the step to record as used, or why it failed.
+    """Checks a six-digit TOTP code; returns OK with the step to record as used, or why it failed.
 
     Only steps later than `after_step` are accepted (RFC 6238 §5.2); a code of
     an earlier or equal step is CODE_REUSED.
     """
-    if len(code) != otp.DIGITS or not code.isdigit():
-        return VerifyReason.MALFORMED_CODE, None
     steps = otp.matching_steps(secret, code, now)
     fresh = [step for step in steps if step > after_step]
     if fresh:

@@ -1,10 +1,14 @@
-"""One-time codes twofa issues: six-digit email codes and backup codes, stored only hashed."""
+"""The codes users type: what shape a code has, and the codes twofa issues (stored only hashed)."""
 
 from __future__ import annotations
 
+import enum
 import hmac
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .models import UserRef
+from .models import Method, UserRef, VerifyReason
 from .ports import Hasher, Random
 
 EMAIL_CODE_DIGITS = 6
@@ -51,20 +55,61 @@ def backup_code_digest(hasher: Hasher, user: UserRef, code: str) -> bytes:
     return hasher.digest(BACKUP_CODE_PURPOSE, bound_to_user(user, code.encode()))
 
 
-def looks_like_backup_code(normalized: str) -> bool:
-    return len(normalized) == BACKUP_CODE_LENGTH and all(
-        ch in BACKUP_CODE_ALPHABET for ch in normalized
-    )
-
-
-def looks_like_six_digits(normalized: str) -> bool:
-    return len(normalized) == EMAIL_CODE_DIGITS and normalized.isascii() and normalized.isdigit()
-
-
-def find_digest(digests: list[bytes], candidate: bytes) -> int | None:
+def find_digest(digests: Sequence[bytes], candidate: bytes) -> int | None:
     """The index of `candidate` in `digests`, comparing every entry in constant time."""
     found = None
     for index, digest in enumerate(digests):
         if hmac.compare_digest(digest, candidate) and found is None:
             found = index
     return found
+
+
+def use_backup_code(digests: list[bytes], digest: bytes) -> VerifyReason:
+    """Accepts a backup code whose digest is among the unused ones, and uses it up."""
+    if not digests:
+        return VerifyReason.NO_ACTIVE_CODE
+    index = find_digest(digests, digest)
+    if index is None:
+        return VerifyReason.WRONG_CODE
+    del digests[index]
+    return VerifyReason.OK
+
+
+# --- what a typed code is ------------------------------------------------------------
+
+# Separators people type or paste inside codes ("123 456", "ABCD-EFGH-JKLM").
+_SEPARATORS = re.compile(r"[\s\-]+")
+_BACKUP_SYMBOLS = frozenset(BACKUP_CODE_ALPHABET)
+
+
+class CodeShape(enum.Enum):
+    SIX_DIGITS = "six_digits"  # an authenticator app's code or an email code
+    BACKUP_CODE = "backup_code"
+    MALFORMED = "malformed"  # no code twofa issues looks like this
+
+
+@dataclass(frozen=True, slots=True)
+class TypedCode:
+    """A code as the user typed it, with separators dropped and letters upper-cased."""
+
+    text: str
+    shape: CodeShape
+
+    def fits(self, method: Method) -> bool:
+        """Whether a code of this shape can be one of `method`'s."""
+        if method is Method.BACKUP_CODE:
+            return self.shape is CodeShape.BACKUP_CODE
+        return self.shape is CodeShape.SIX_DIGITS
+
+
+def read_code(code: str) -> TypedCode:
+    """Decides once what a typed code can be; every later step trusts the answer.
+
+    Case and separators do not matter: "abcd-efgh-jkmn" and "ABCDEFGHJKMN" are the same code.
+    """
+    text = _SEPARATORS.sub("", code).upper()
+    if len(text) == EMAIL_CODE_DIGITS and text.isascii() and text.isdigit():
+        return TypedCode(text, CodeShape.SIX_DIGITS)
+    if len(text) == BACKUP_CODE_LENGTH and _BACKUP_SYMBOLS.issuperset(text):
+        return TypedCode(text, CodeShape.BACKUP_CODE)
+    return TypedCode(text, CodeShape.MALFORMED)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from . import attempts as budget
 from . import devices, email
-from .codes import backup_code_digest, new_backup_codes
+from .codes import backup_code_digest, new_backup_codes, read_code
 from .errors import FailedPrecondition, RateLimited
-from .events import Event, EventSink, EventType, NoEvents
+from .events import Event, EventType
 from .models import (
     SETUP_METHODS,
     Mail,
@@ -25,10 +22,7 @@ from .models import (
     Verdict,
     VerifyReason,
 )
-from .ports import Clock, Hasher, Random, Store, Transaction
-from .validation import normalize_code
-
-T = TypeVar("T")
+from .ports import Clock, Hasher, Random, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,54 +34,31 @@ class ServiceSettings:
 
 
 class UseCaseContext:
-    """The dependencies of the use cases, and the steps they share."""
+    """The dependencies of the use cases, and the steps they share.
+
+    A use case checks its request and prepares what needs no store, then returns
+    its transaction as Work (core/work.py) for the caller to run.
+    """
 
     def __init__(
         self,
-        store: Store,
         clock: Clock,
         random: Random,
         hasher: Hasher,
         settings: ServiceSettings,
-        mail_queued: Callable[[], None] = lambda: None,
-        events: EventSink | None = None,
     ) -> None:
         """
         Args:
-            store, clock, random, hasher: the outside world.
+            clock, random, hasher: the outside world.
             settings: defaults from configuration.
-            mail_queued: called after a transaction that queued mail has committed,
-                so delivery starts at once instead of at its next poll.
-            events: where security events go once their transaction has committed.
         """
-        self._store = store
         self._clock = clock
         self._random = random
         self._hasher = hasher
         self._settings = settings
-        self._mail_queued = mail_queued
-        self._events: EventSink = events or NoEvents()
 
     def _policy(self, tx: Transaction, tenant_id: str) -> Policy:
         return tx.get_policy(tenant_id) or self._settings.default_policy
-
-    def _check_code(
-        self,
-        state: UserState,
-        policy: Policy,
-        now: float,
-        method: Method,
-        check: budget.CodeCheck,
-    ) -> Verdict:
-        """Runs a code check under the attempt budget; the caller stores `state` either way.
-
-        The failure that uses up the budget also voids every outstanding email
-        code, so a lockout cannot be sat out with a code in hand.
-        """
-        verdict, state.attempts = budget.check_code(state.attempts, now, policy, method, check)
-        if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
-            email.void_codes(state.email)
-        return verdict
 
     def _issue_backup_codes(
         self, tx: Transaction, user: UserRef, state: UserState, notify_email: str
@@ -99,29 +70,26 @@ class UseCaseContext:
         """
         codes = new_backup_codes(self._random)
         state.backup_codes = [
-            backup_code_digest(self._hasher, user, normalize_code(code)) for code in codes
+            backup_code_digest(self._hasher, user, read_code(code).text) for code in codes
         ]
         recipient = state.email.address or notify_email
         if recipient:
             tx.enqueue_mail(user, Mail(MailKind.BACKUP_CODES, recipient, codes, expires_at=None))
         return codes, recipient
 
-    def _write(self, work: Callable[[Transaction], T], events: list[Event]) -> T:
-        """Runs `work` in one write transaction; publishes the events it recorded in
-        `events` only once the transaction has committed."""
-        result = self._store.write(work)
-        if events:
-            self._events.publish(events)
-        return result
 
-    def _write_and_notify(self, work: Callable[[Transaction], T], events: list[Event]) -> T:
-        """A write that may queue mail: delivery is woken once it has committed.
+def record_attempt(
+    state: UserState, policy: Policy, now: float, method: Method, reason: VerifyReason
+) -> Verdict:
+    """Applies a checked code's outcome to the user's budget and returns the verdict.
 
-        Waking it when nothing was queued costs one empty look at the outbox.
-        """
-        result = self._write(work, events)
-        self._mail_queued()
-        return result
+    The failure that uses up the budget also voids every outstanding email code,
+    so a lockout cannot be sat out with a code in hand.
+    """
+    verdict, state.attempts = budget.record(state.attempts, now, policy, method, reason)
+    if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
+        email.void_codes(state.email)
+    return verdict
 
 
 def require_allowed(policy: Policy, method: Method) -> None:
@@ -184,10 +152,6 @@ def status_of(state: UserState, now: float, policy: Policy) -> UserStatus:
         locked_until=budget.locked_until(state.attempts, now),
         trusted_device_count=len(devices.live(state.devices, policy, now)),
     )
-
-
-def with_method(verdict: Verdict, method: Method) -> Verdict:
-    return dataclasses.replace(verdict, method=method)
 
 
 def verdict_events(

@@ -9,10 +9,9 @@ policy, and never while the policy asks at every login.
 from __future__ import annotations
 
 import base64
-import hmac
 import re
 
-from .codes import bound_to_user
+from .codes import bound_to_user, find_digest
 from .models import Frequency, Policy, TrustedDevice, UserRef
 from .ports import Hasher, Random
 
@@ -66,11 +65,8 @@ def trusts(policy: Policy) -> bool:
 
 def find(devices: list[TrustedDevice], digest: bytes) -> TrustedDevice | None:
     """The device holding `digest`, comparing every entry in constant time."""
-    found = None
-    for device in devices:
-        if hmac.compare_digest(device.digest, digest) and found is None:
-            found = device
-    return found
+    index = find_digest([device.digest for device in devices], digest)
+    return None if index is None else devices[index]
 
 
 def add(devices: list[TrustedDevice], device: TrustedDevice) -> int:

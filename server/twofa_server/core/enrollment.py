@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from . import authenticator, email, otp
-from .codes import email_code_digest, new_email_code
+from . import attempts, authenticator, email, otp
+from .codes import CodeShape, email_code_digest, new_email_code, read_code
 from .context import (
     UseCaseContext,
     devices_revoked,
+    record_attempt,
     require_allowed,
     require_send_allowed,
     verdict_events,
@@ -26,6 +25,7 @@ from .models import (
     SetupConfirmation,
     UserRef,
     UserState,
+    Verdict,
     VerifyReason,
 )
 from .ports import Transaction
@@ -36,8 +36,8 @@ from .validation import (
     check_code,
     check_email,
     check_user,
-    normalize_code,
 )
+from .work import Done, Work
 
 _OTP_LABEL_FORBIDDEN = ":"
 
@@ -66,7 +66,7 @@ class EnrollmentUseCases(UseCaseContext):
 
     def begin_authenticator_setup(
         self, user: UserRef, account_name: str, issuer: str
-    ) -> AuthenticatorSetup:
+    ) -> Work[AuthenticatorSetup]:
         """Creates a new pending TOTP secret (replacing any pending one).
 
         While the app is enabled this is the Reset flow: the enabled secret
@@ -94,28 +94,24 @@ class EnrollmentUseCases(UseCaseContext):
         )
         violations.raise_if_any()
         secret = otp.generate_secret(self._random.token_bytes)
+        uri = otp.provisioning_uri(secret, account_name, issuer)
         now = self._clock.now()
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> AuthenticatorSetup:
+        def run(tx: Transaction) -> Done[AuthenticatorSetup]:
             require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
             state = tx.get_user(user) or UserState()
             app = state.authenticator
             authenticator.begin_setup(app, secret, now)
             tx.put_user(user, state)
-            events.append(_begun(user, Method.AUTHENTICATOR_APP, app.secret is not None))
-            return AuthenticatorSetup(
-                secret=secret,
-                otpauth_uri=otp.provisioning_uri(secret, account_name, issuer),
-                expires_at=app.pending_expires_at,
-                is_reset=app.secret is not None,
-            )
+            is_reset = app.secret is not None
+            setup = AuthenticatorSetup(secret, uri, app.pending_expires_at, is_reset)
+            return Done(setup, [_begun(user, Method.AUTHENTICATOR_APP, is_reset)])
 
-        return self._write(work, events)
+        return Work(run, user)
 
     def confirm_authenticator_setup(
         self, user: UserRef, code: str, notify_email: str = ""
-    ) -> SetupConfirmation:
+    ) -> Work[SetupConfirmation]:
         """Enables the pending TOTP secret if `code` is right; the code's step counts as used.
 
         Args:
@@ -127,31 +123,30 @@ class EnrollmentUseCases(UseCaseContext):
         check_code(violations, code)
         check_email(violations, "notify_email", notify_email, required=False)
         violations.raise_if_any()
-        digits = normalize_code(code)
+        typed = read_code(code)
         now = self._clock.now()
-        events: list[Event] = []
+        method = Method.AUTHENTICATOR_APP
 
-        def work(tx: Transaction) -> SetupConfirmation:
-            require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
+        def run(tx: Transaction) -> Done[SetupConfirmation]:
+            policy = self._policy(tx, user.tenant_id)
+            require_allowed(policy, method)
             state = tx.get_user(user) or UserState()
             if not state.authenticator.pending_live(now):
-                raise _no_pending_setup(Method.AUTHENTICATOR_APP)
-            return self._confirm(
-                tx,
-                user,
-                state,
-                Method.AUTHENTICATOR_APP,
-                notify_email,
-                now,
-                lambda: authenticator.confirm_setup(state.authenticator, digits, now),
-                events,
-            )
+                raise _no_pending_setup(method)
+            enabled_before = state.enabled_methods()
+            verdict = attempts.gate(state.attempts, now, policy, method)
+            if verdict is None:
+                reason = VerifyReason.MALFORMED_CODE
+                if typed.shape is CodeShape.SIX_DIGITS:
+                    reason = authenticator.confirm_setup(state.authenticator, typed.text, now)
+                verdict = record_attempt(state, policy, now, method, reason)
+            return self._confirmed(tx, user, state, verdict, enabled_before, notify_email)
 
-        return self._write_and_notify(work, events)
+        return Work(run, user)
 
     # --- email -----------------------------------------------------------------------
 
-    def begin_email_setup(self, user: UserRef, address: str) -> CodeSent:
+    def begin_email_setup(self, user: UserRef, address: str) -> Work[CodeSent]:
         """Sends a code to `address`, which becomes the pending one.
 
         While email is enabled this is the Reset flow: the enabled address keeps
@@ -167,9 +162,8 @@ class EnrollmentUseCases(UseCaseContext):
         code = new_email_code(self._random)
         digest = email_code_digest(self._hasher, user, code)
         now = self._clock.now()
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> CodeSent:
+        def run(tx: Transaction) -> Done[CodeSent]:
             policy = self._policy(tx, user.tenant_id)
             require_allowed(policy, Method.EMAIL)
             state = tx.get_user(user) or UserState()
@@ -181,93 +175,85 @@ class EnrollmentUseCases(UseCaseContext):
             email.record_send(mail, now)
             tx.enqueue_mail(user, Mail(MailKind.SETUP_CODE, address, (code,), expires_at))
             tx.put_user(user, state)
-            events.append(_begun(user, Method.EMAIL, mail.address is not None))
-            return CodeSent(
+            is_reset = mail.address is not None
+            sent = CodeSent(
                 masked_email=email.mask(address),
                 code_expires_at=expires_at,
                 resend_available_at=email.next_send_at(mail, now),
                 pending_expires_at=mail.pending_expires_at,
-                is_reset=mail.address is not None,
+                is_reset=is_reset,
             )
+            return Done(sent, [_begun(user, Method.EMAIL, is_reset)])
 
-        return self._write_and_notify(work, events)
+        return Work(run, user)
 
-    def confirm_email_setup(self, user: UserRef, code: str) -> SetupConfirmation:
+    def confirm_email_setup(self, user: UserRef, code: str) -> Work[SetupConfirmation]:
         """Enables the pending address if `code` is the one sent to it."""
         violations = Violations()
         check_user(violations, user)
         check_code(violations, code)
         violations.raise_if_any()
-        digest = email_code_digest(self._hasher, user, normalize_code(code))
+        typed = read_code(code)
+        digest = email_code_digest(self._hasher, user, typed.text)
         now = self._clock.now()
-        events: list[Event] = []
+        method = Method.EMAIL
 
-        def work(tx: Transaction) -> SetupConfirmation:
-            require_allowed(self._policy(tx, user.tenant_id), Method.EMAIL)
+        def run(tx: Transaction) -> Done[SetupConfirmation]:
+            policy = self._policy(tx, user.tenant_id)
+            require_allowed(policy, method)
             state = tx.get_user(user) or UserState()
             if not state.email.pending_live(now):
-                raise _no_pending_setup(Method.EMAIL)
-            return self._confirm(
-                tx,
-                user,
-                state,
-                Method.EMAIL,
-                "",
-                now,
-                lambda: email.confirm_setup(state.email, digest, now),
-                events,
-            )
+                raise _no_pending_setup(method)
+            enabled_before = state.enabled_methods()
+            verdict = attempts.gate(state.attempts, now, policy, method)
+            if verdict is None:
+                reason = VerifyReason.MALFORMED_CODE
+                if typed.shape is CodeShape.SIX_DIGITS:
+                    reason = email.confirm_setup(state.email, digest, now)
+                verdict = record_attempt(state, policy, now, method, reason)
+            return self._confirmed(tx, user, state, verdict, enabled_before, "")
 
-        return self._write_and_notify(work, events)
+        return Work(run, user)
 
     # --- shared by both confirmations ---------------------------------------------------
 
-    def _confirm(
+    def _confirmed(
         self,
         tx: Transaction,
         user: UserRef,
         state: UserState,
-        method: Method,
+        verdict: Verdict,
+        enabled_before: tuple[Method, ...],
         notify_email: str,
-        now: float,
-        check: Callable[[], VerifyReason],
-        events: list[Event],
-    ) -> SetupConfirmation:
-        """Checks a confirmation code under the budget.
+    ) -> Done[SetupConfirmation]:
+        """Finishes a checked confirmation and stores the user.
 
         The first method brings backup codes; confirming a Reset (the method was
-        already enabled) revokes every trusted device, since the old factor may
-        be in someone else's hands.
+        enabled before) revokes every trusted device, since the old factor may be
+        in someone else's hands.
         """
-        policy = self._policy(tx, user.tenant_id)
-        first_method = not state.enabled_methods()
-        is_reset = method in state.enabled_methods()
-        verdict = self._check_code(state, policy, now, method, check)
-        events.extend(
-            verdict_events(user, verdict, EventType.SETUP_CONFIRMED, EventType.SETUP_REJECTED)
-        )
+        events = verdict_events(user, verdict, EventType.SETUP_CONFIRMED, EventType.SETUP_REJECTED)
         codes: tuple[str, ...] = ()
         if verdict.accepted:
-            if first_method:
+            if not enabled_before:
                 codes, _ = self._issue_backup_codes(tx, user, state, notify_email)
                 events.append(_user_event(EventType.BACKUP_CODES_ISSUED, user, reason="first"))
-            if is_reset and state.devices:
+            if verdict.method in enabled_before and state.devices:
                 events.append(devices_revoked(user, len(state.devices), "reset"))
                 state.devices.clear()
         tx.put_user(user, state)
-        return SetupConfirmation(verdict, codes)
+        return Done(SetupConfirmation(verdict, codes), events)
 
     # --- backup codes --------------------------------------------------------------------
 
-    def regenerate_backup_codes(self, user: UserRef, notify_email: str = "") -> BackupCodes:
+    def regenerate_backup_codes(self, user: UserRef, notify_email: str = "") -> Work[BackupCodes]:
         """Replaces the whole set of backup codes in one transaction and emails the new set."""
         violations = Violations()
         check_user(violations, user)
         check_email(violations, "notify_email", notify_email, required=False)
         violations.raise_if_any()
-        events = [_user_event(EventType.BACKUP_CODES_ISSUED, user, reason="regenerated")]
 
-        def work(tx: Transaction) -> BackupCodes:
+        def run(tx: Transaction) -> Done[BackupCodes]:
             state = tx.get_user(user) or UserState()
             if not state.enabled_methods():
                 raise FailedPrecondition(
@@ -277,6 +263,7 @@ class EnrollmentUseCases(UseCaseContext):
                 )
             codes, recipient = self._issue_backup_codes(tx, user, state, notify_email)
             tx.put_user(user, state)
-            return BackupCodes(codes, email.mask(recipient) if recipient else "")
+            issued = BackupCodes(codes, email.mask(recipient) if recipient else "")
+            return Done(issued, [_user_event(EventType.BACKUP_CODES_ISSUED, user, "regenerated")])
 
-        return self._write_and_notify(work, events)
+        return Work(run, user)

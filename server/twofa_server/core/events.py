@@ -1,13 +1,14 @@
 """Security events: what happened, to whom, with what result — never a secret or code.
 
-Use cases publish events after their transaction commits; adapters turn them
-into audit log lines and Prometheus counters (core knows neither).
+A use case's transaction returns its events (core/work.py); whoever ran it
+publishes them once the commit is durable, and adapters turn them into audit
+log lines and Prometheus counters (core knows neither).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,20 +79,3 @@ class FanOut:
     def publish(self, events: Sequence[Event]) -> None:
         for sink in self._sinks:
             sink.publish(events)
-
-
-class AfterCommit:
-    """Publishes to `sink` only once the transaction that produced the events is durable.
-
-    Args:
-        sink: where the events go.
-        defer: runs an action once the current work's writes are on disk (at once when
-            there are none); the store's `after_commit`.
-    """
-
-    def __init__(self, sink: EventSink, defer: Callable[[Callable[[], None]], None]) -> None:
-        self._sink = sink
-        self._defer = defer
-
-    def publish(self, events: Sequence[Event]) -> None:
-        self._defer(lambda: self._sink.publish(events))

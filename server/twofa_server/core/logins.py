@@ -19,6 +19,7 @@ from .models import (
 )
 from .ports import Transaction
 from .validation import Violations, check_user, validate_user
+from .work import Done, Work
 
 
 def _available(state: UserState, policy: Policy) -> tuple[Method, ...]:
@@ -30,12 +31,13 @@ def _available(state: UserState, policy: Policy) -> tuple[Method, ...]:
 
 
 class LoginUseCases(UseCaseContext):
-    def evaluate_login(self, user: UserRef, device_token: str = "") -> LoginEvaluation:
-        """Decides whether this login needs the second factor.
+    def evaluate_login(self, user: UserRef, device_token: str = "") -> Work[LoginEvaluation]:
+        """Decides whether this login needs the second factor; a read.
 
         A valid trusted-device token lets the login through (under a policy that
         trusts devices); an unknown, malformed or expired one is simply "not
-        trusted". Usually a read: the device's last use is stored at most hourly.
+        trusted". The device's last use is stored at most hourly, by a follow-up
+        write the answer asks for.
         """
         violations = Violations()
         check_user(violations, user)
@@ -48,59 +50,47 @@ class LoginUseCases(UseCaseContext):
         digest = devices.token_digest(self._hasher, user, raw) if raw else None
         now = self._clock.now()
 
-        def decide(tx: Transaction) -> tuple[LoginEvaluation, str | None]:
+        def run(tx: Transaction) -> Done[LoginEvaluation]:
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user) or UserState()
-            return _evaluate(state, policy, digest, now)
+            evaluation, touch = _evaluate(state, policy, digest, now)
+            event = Event(
+                EventType.LOGIN_EVALUATED,
+                user.tenant_id,
+                user.user_id,
+                result=evaluation.decision.name.lower(),
+                reason=evaluation.reason.name.lower(),
+            )
+            then = None if touch is None else _touch_device(user, touch, now)
+            return Done(evaluation, [event], then)
 
-        evaluation, touch = self._store.read(decide)
-        if touch is not None:
-            self._store.write(lambda tx: self._touch(tx, user, touch, now))
-        self._events.publish(
-            [
-                Event(
-                    EventType.LOGIN_EVALUATED,
-                    user.tenant_id,
-                    user.user_id,
-                    result=evaluation.decision.name.lower(),
-                    reason=evaluation.reason.name.lower(),
-                )
-            ]
-        )
-        return evaluation
+        return Work(run, user, writes=False)
 
-    def _touch(self, tx: Transaction, user: UserRef, device_id: str, now: float) -> None:
-        state = tx.get_user(user)
-        if state is None:
-            return
-        for device in state.devices:
-            if device.device_id == device_id:
-                device.last_used_at = now
-                tx.put_user(user, state)
-
-    def list_trusted_devices(self, user: UserRef) -> list[DeviceInfo]:
+    def list_trusted_devices(self, user: UserRef) -> Work[list[DeviceInfo]]:
         """The user's devices that have not expired, newest first (never their tokens)."""
         validate_user(user)
         now = self._clock.now()
 
-        def read(tx: Transaction) -> list[DeviceInfo]:
+        def run(tx: Transaction) -> Done[list[DeviceInfo]]:
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user) or UserState()
-            return [
-                DeviceInfo(
-                    d.device_id,
-                    d.label,
-                    d.created_at,
-                    d.last_used_at,
-                    devices.expires_at(d, policy),
-                )
-                for d in devices.live(state.devices, policy, now)
-            ]
+            return Done(
+                [
+                    DeviceInfo(
+                        d.device_id,
+                        d.label,
+                        d.created_at,
+                        d.last_used_at,
+                        devices.expires_at(d, policy),
+                    )
+                    for d in devices.live(state.devices, policy, now)
+                ]
+            )
 
-        return self._store.read(read)
+        return Work(run, user, writes=False)
 
-    def revoke_trusted_devices(self, user: UserRef, device_id: str, revoke_all: bool) -> int:
-        """Revokes one device by id, or all of them; returns how many were revoked."""
+    def revoke_trusted_devices(self, user: UserRef, device_id: str, revoke_all: bool) -> Work[int]:
+        """Revokes one device by id, or all of them; answers how many were revoked."""
         violations = Violations()
         check_user(violations, user)
         if bool(device_id) == revoke_all:
@@ -108,21 +98,35 @@ class LoginUseCases(UseCaseContext):
         elif device_id:
             violations.check_text("device_id", device_id, max_chars=64)
         violations.raise_if_any()
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> int:
+        def run(tx: Transaction) -> Done[int]:
             state = tx.get_user(user)
             if state is None:
-                return 0
+                return Done(0)
             keep = [] if revoke_all else [d for d in state.devices if d.device_id != device_id]
             revoked = len(state.devices) - len(keep)
-            if revoked:
-                state.devices = keep
-                tx.put_user(user, state)
-                events.append(devices_revoked(user, revoked, "user"))
-            return revoked
+            if not revoked:
+                return Done(0)
+            state.devices = keep
+            tx.put_user(user, state)
+            return Done(revoked, [devices_revoked(user, revoked, "user")])
 
-        return self._write(work, events)
+        return Work(run, user)
+
+
+def _touch_device(user: UserRef, device_id: str, now: float) -> Work[None]:
+    """Stores that a trusted device was used at `now` (if it is still there)."""
+
+    def run(tx: Transaction) -> Done[None]:
+        state = tx.get_user(user)
+        if state is not None:
+            for device in state.devices:
+                if device.device_id == device_id:
+                    device.last_used_at = now
+                    tx.put_user(user, state)
+        return Done(None)
+
+    return Work(run, user)
 
 
 def _evaluate(

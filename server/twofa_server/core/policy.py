@@ -7,7 +7,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
-from .models import SETUP_METHODS, Enforcement, Frequency, Method, Policy
+from .models import SETUP_METHODS, Enforcement, Frequency, Policy
 from .validation import Violations
 
 TRUSTED_DEVICE_DAYS = (1, 365)
@@ -98,7 +98,3 @@ def policy_numbers(policy: Policy) -> dict[str, Any]:
         )
         for name, value in ((f, getattr(policy, f)) for f in POLICY_FIELDS)
     }
-
-
-def allowed_setup_methods(policy: Policy) -> tuple[Method, ...]:
-    return tuple(m for m in SETUP_METHODS if policy.allows(m))

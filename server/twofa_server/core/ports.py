@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar
 
 from .models import Mail, Policy, QueuedMail, UserRef, UserState
+from .work import Done, Finish, Work
 
 T = TypeVar("T")
 
@@ -44,7 +46,8 @@ class Hasher(Protocol):
 
 
 class Transaction(Protocol):
-    """One store transaction: every read and write of one use case."""
+    """One run of a use case's transaction (core/work.py): the user's record, the tenant's
+    policy and the outbox, read and written as one atomic change."""
 
     def get_user(self, user: UserRef) -> UserState | None:
         """Returns the user's state, or None when twofa holds no record of them."""
@@ -55,7 +58,7 @@ class Transaction(Protocol):
         ...
 
     def delete_user(self, user: UserRef) -> bool:
-        """Removes every record of the user; returns whether there was any."""
+        """Removes every record of the user, queued mail included; returns whether any existed."""
         ...
 
     def get_policy(self, tenant_id: str) -> Policy | None:
@@ -65,7 +68,10 @@ class Transaction(Protocol):
     def put_policy(self, tenant_id: str, policy: Policy) -> None: ...
 
     def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
-        """Up to `limit` users in key order, starting after `after` (from the first if None)."""
+        """Up to `limit` users in key order, starting after `after` (from the first if None).
+
+        For fleet-wide work (the sweeper), which locks no single user.
+        """
         ...
 
     def enqueue_mail(self, user: UserRef, mail: Mail) -> None:
@@ -74,30 +80,41 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    """Runs use cases as transactions."""
+    """Runs use cases' transactions; an answer is given only once its commit is durable."""
 
-    def read(self, work: Callable[[Transaction], T]) -> T:
-        """Runs `work` in a read-only snapshot and returns its result."""
+    def submit(self, work: Work[Any], finish: Finish) -> None:
+        """Runs `work` in one transaction, and calls `finish` with the outcome once it is
+        final: after a durable commit when the work wrote, at once when it only read.
+
+        The work runs again from the start after a conflict with another writer (where
+        the store has them); `finish` may be called on any thread and must be quick.
+        A store failure reaches `finish` as StoreFull or StoreUnavailable.
+        """
         ...
 
-    def write(self, work: Callable[[Transaction], T]) -> T:
-        """Runs `work` in one write transaction and returns its result.
-
-        The changes are durable on disk before this returns. If `work` raises,
-        nothing it wrote is kept and the exception propagates.
+    def run(self, work: Work[T]) -> Done[T]:
+        """Runs `work` as `submit` does and waits for the outcome (for jobs and tools).
 
         Raises:
             StoreFull: the change does not fit in the store.
-            StoreUnavailable: the store cannot be written.
+            StoreUnavailable: the store cannot be used.
+            Whatever the work raised: nothing it wrote is kept.
         """
+        ...
+
+    def lead(self, job: str) -> AbstractContextManager[bool]:
+        """Whether this instance runs fleet-wide `job` (e.g. "sweep") now: True for the
+        one instance of a fleet holding the job's lock until the block ends; always
+        True for a store with a single instance."""
         ...
 
 
 class Outbox(Protocol):
-    """The durable queue of mail, as the delivery worker sees it."""
+    """The durable queue of mail, as the delivery worker sees it (a fleet-wide job)."""
 
-    def due_mail(self, now: float, limit: int) -> list[QueuedMail]:
-        """Up to `limit` messages whose next attempt is due at `now`, oldest first."""
+    def claim_due(self, now: float, limit: int) -> list[QueuedMail]:
+        """Up to `limit` messages due at `now`, oldest first, that no other sender holds;
+        they are this sender's until it reschedules or removes them (or its claim lapses)."""
         ...
 
     def next_attempt_at(self) -> float | None:
@@ -110,4 +127,9 @@ class Outbox(Protocol):
 
     def remove(self, mail_id: bytes) -> None:
         """Deletes a message: delivered, expired or given up on."""
+        ...
+
+    def on_mail_queued(self, wake: Callable[[], None]) -> None:
+        """Calls `wake` after each commit (of this instance) that queued mail, so the
+        sender need not wait for its next poll."""
         ...

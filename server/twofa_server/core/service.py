@@ -1,7 +1,10 @@
 """TwoFactorService: every use case of twofa, each one store transaction.
 
-The use cases live by family (enrollment.py, verification.py); this module adds
-status, administration and policy, and is what the API layer calls.
+The use cases live by family (enrollment.py, verification.py, logins.py); this
+module adds status, administration, housekeeping and policy. Each use case checks
+its request and answers the Work of its transaction (core/work.py), which the
+caller runs: the gRPC server without blocking (api/runner.py), jobs and tools
+with `perform`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .policy import check_policy, check_update_mask, merge_policy
 from .ports import Transaction
 from .validation import Violations, check_tenant, check_user, validate_user
 from .verification import VerificationUseCases
+from .work import Done, Work
 
 __all__ = ["ServiceSettings", "TwoFactorService"]
 
@@ -38,20 +42,20 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
 
     # --- status ------------------------------------------------------------------------
 
-    def get_user_status(self, user: UserRef) -> UserStatus:
+    def get_user_status(self, user: UserRef) -> Work[UserStatus]:
         validate_user(user)
         now = self._clock.now()
 
-        def read(tx: Transaction) -> UserStatus:
+        def run(tx: Transaction) -> Done[UserStatus]:
             state = tx.get_user(user) or UserState()
-            return status_of(state, now, self._policy(tx, user.tenant_id))
+            return Done(status_of(state, now, self._policy(tx, user.tenant_id)))
 
-        return self._store.read(read)
+        return Work(run, user, writes=False)
 
     # --- turning methods off, administration -------------------------------------------
 
-    def disable_method(self, user: UserRef, method: Method) -> tuple[bool, UserStatus]:
-        """Turns a method off (enabled or pending); returns whether anything changed.
+    def disable_method(self, user: UserRef, method: Method) -> Work[tuple[bool, UserStatus]]:
+        """Turns a method off (enabled or pending); answers whether anything changed.
 
         Turning off an enabled method revokes every trusted device; when no
         method is left enabled, the backup codes go too.
@@ -66,9 +70,8 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             )
         violations.raise_if_any()
         now = self._clock.now()
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> tuple[bool, UserStatus]:
+        def run(tx: Transaction) -> Done[tuple[bool, UserStatus]]:
             state = tx.get_user(user) or UserState()
             before = state.enabled_methods(), state.authenticator, state.email
             if method is Method.AUTHENTICATOR_APP:
@@ -79,6 +82,7 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             if not state.enabled_methods():
                 state.backup_codes = []
             changed = (state.enabled_methods(), state.authenticator, state.email) != before
+            events = []
             if changed:
                 events.append(
                     Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
@@ -89,56 +93,55 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                     events.append(devices_revoked(user, len(state.devices), "disable"))
                     state.devices.clear()
                 tx.put_user(user, state)
-            return changed, status_of(state, now, self._policy(tx, user.tenant_id))
+            status = status_of(state, now, self._policy(tx, user.tenant_id))
+            return Done((changed, status), events)
 
-        return self._write(work, events)
+        return Work(run, user)
 
-    def unlock_user(self, user: UserRef) -> bool:
-        """Clears the user's lockout and failed attempts; returns whether there were any."""
+    def unlock_user(self, user: UserRef) -> Work[bool]:
+        """Clears the user's lockout and failed attempts; answers whether there were any."""
         validate_user(user)
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> bool:
+        def run(tx: Transaction) -> Done[bool]:
             state = tx.get_user(user)
             if state is None or state.attempts == Attempts():
-                return False
+                return Done(False)
             state.attempts = Attempts()
             tx.put_user(user, state)
-            events.append(Event(EventType.UNLOCK, user.tenant_id, user.user_id))
-            return True
+            return Done(True, [Event(EventType.UNLOCK, user.tenant_id, user.user_id)])
 
-        return self._write(work, events)
+        return Work(run, user)
 
-    def delete_user(self, user: UserRef) -> bool:
-        """Removes every record of the user, queued mail included; returns whether any existed."""
+    def delete_user(self, user: UserRef) -> Work[bool]:
+        """Removes every record of the user, queued mail included; answers whether any existed."""
         validate_user(user)
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> bool:
+        def run(tx: Transaction) -> Done[bool]:
             state = tx.get_user(user)
+            events = []
             if state is not None and state.devices:
                 events.append(devices_revoked(user, len(state.devices), "delete"))
             deleted = tx.delete_user(user)
             if deleted:
                 events.append(Event(EventType.USER_DELETED, user.tenant_id, user.user_id))
-            return deleted
+            return Done(deleted, events)
 
-        return self._write(work, events)
+        return Work(run, user)
 
     # --- housekeeping ------------------------------------------------------------------
 
-    def sweep(self, after: UserRef | None, limit: int = 500) -> tuple[UserRef | None, int]:
+    def sweep(self, after: UserRef | None, limit: int = 500) -> Work[tuple[UserRef | None, int]]:
         """Purges what has expired for up to `limit` users after `after`, in one transaction.
 
-        Returns the user to continue after (None once the end is reached) and
-        how many users changed.
+        Answers the user to continue after (None once the end is reached) and how
+        many users changed.
         """
         now = self._clock.now()
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> tuple[UserRef | None, int]:
+        def run(tx: Transaction) -> Done[tuple[UserRef | None, int]]:
             batch = tx.users_after(after, limit)
             policies: dict[str, Policy] = {}
+            events = []
             changed = 0
             for user, state in batch:
                 if user.tenant_id not in policies:
@@ -148,40 +151,42 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                     tx.put_user(user, state)
                     changed += 1
                     if len(state.devices) < trusted:
-                        events.append(
-                            devices_revoked(user, trusted - len(state.devices), "expired")
-                        )
-            return (batch[-1][0] if len(batch) == limit else None), changed
+                        expired = trusted - len(state.devices)
+                        events.append(devices_revoked(user, expired, "expired"))
+            next_after = batch[-1][0] if len(batch) == limit else None
+            return Done((next_after, changed), events)
 
-        return self._write(work, events)
+        return Work(run)
 
     # --- policy ------------------------------------------------------------------------
 
-    def get_policy(self, tenant_id: str) -> PolicyInfo:
+    def get_policy(self, tenant_id: str) -> Work[PolicyInfo]:
         violations = Violations()
         check_tenant(violations, tenant_id)
         violations.raise_if_any()
-        stored = self._store.read(lambda tx: tx.get_policy(tenant_id))
-        if stored is None:
-            return PolicyInfo(self._settings.default_policy, is_default=True)
-        return PolicyInfo(stored, is_default=False)
 
-    def update_policy(self, tenant_id: str, update: Policy, mask: Sequence[str]) -> Policy:
+        def run(tx: Transaction) -> Done[PolicyInfo]:
+            stored = tx.get_policy(tenant_id)
+            if stored is None:
+                return Done(PolicyInfo(self._settings.default_policy, is_default=True))
+            return Done(PolicyInfo(stored, is_default=False))
+
+        return Work(run, tenant_id=tenant_id, writes=False)
+
+    def update_policy(self, tenant_id: str, update: Policy, mask: Sequence[str]) -> Work[Policy]:
         """Changes the fields in `mask` (all fields when empty) after validating the result."""
         violations = Violations()
         check_tenant(violations, tenant_id)
         check_update_mask(violations, mask)
         violations.raise_if_any()
-
         changed = ",".join(mask) or "all"
-        events = [Event(EventType.POLICY_UPDATED, tenant_id, reason=changed)]
 
-        def work(tx: Transaction) -> Policy:
+        def run(tx: Transaction) -> Done[Policy]:
             merged = merge_policy(self._policy(tx, tenant_id), update, mask)
             problems = Violations()
             check_policy(problems, merged)
             problems.raise_if_any()
             tx.put_policy(tenant_id, merged)
-            return merged
+            return Done(merged, [Event(EventType.POLICY_UPDATED, tenant_id, reason=changed)])
 
-        return self._write(work, events)
+        return Work(run, tenant_id=tenant_id)

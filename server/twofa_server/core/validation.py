@@ -23,10 +23,6 @@ _EMAIL_RULE = (
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _EMAIL_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
-# Separators people type or paste inside codes ("123 456", "ABCD-EFGH-JKLM").
-_CODE_SEPARATORS = re.compile(r"[\s\-]+")
-
-
 # Unicode category C* (control, format, surrogate, private use, unassigned), plus the
 # invisible line and paragraph separators.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -125,11 +121,6 @@ def check_email(violations: Violations, field: str, value: str, *, required: boo
         violations.add(field, f"is too long; {_EMAIL_RULE}")
     elif has_control_characters(value) or not is_email_address(value):
         violations.add(field, f"is not a valid address; {_EMAIL_RULE}")
-
-
-def normalize_code(code: str) -> str:
-    """Drops separators and folds case, so "abcd-efgh" and "ABCDEFGH" are the same code."""
-    return _CODE_SEPARATORS.sub("", code).upper()
 
 
 def validate_user(user: UserRef) -> None:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from . import authenticator, devices, email
+from . import attempts, authenticator, devices, email
 from .codes import (
+    CodeShape,
+    TypedCode,
     backup_code_digest,
     email_code_digest,
-    find_digest,
-    looks_like_backup_code,
-    looks_like_six_digits,
     new_email_code,
+    read_code,
+    use_backup_code,
 )
 from .context import (
     UseCaseContext,
     devices_revoked,
+    record_attempt,
     require_allowed,
     require_send_allowed,
     verdict_events,
-    with_method,
 )
 from .errors import FailedPrecondition
 from .events import Event, EventType
@@ -39,16 +38,10 @@ from .models import (
     VerifyReason,
 )
 from .ports import Transaction
-from .validation import (
-    MAX_DEVICE_LABEL_CHARS,
-    Violations,
-    check_code,
-    check_user,
-    normalize_code,
-    validate_user,
-)
+from .validation import MAX_DEVICE_LABEL_CHARS, Violations, check_code, check_user, validate_user
+from .work import Done, Work
 
-# When several checks fail, the most telling reason is reported.
+# When a code fits several methods and fails them all, the most telling reason is reported.
 _REASON_RANK = (
     VerifyReason.CODE_REUSED,
     VerifyReason.CODE_EXPIRED,
@@ -57,14 +50,12 @@ _REASON_RANK = (
     VerifyReason.MALFORMED_CODE,
 )
 
-Check = Callable[[], VerifyReason]
-
 
 class VerificationUseCases(UseCaseContext):
-    def send_login_code(self, user: UserRef) -> CodeSent:
+    def send_login_code(self, user: UserRef) -> Work[CodeSent]:
         """Sends a new login code to the user's enabled address; it supersedes the last one.
 
-        Raises:
+        Raises (from the work):
             FailedPrecondition: email is not enabled (or not allowed by the policy).
             RateLimited: inside the resend cooldown, over the hourly cap, or locked out.
         """
@@ -72,9 +63,8 @@ class VerificationUseCases(UseCaseContext):
         code = new_email_code(self._random)
         digest = email_code_digest(self._hasher, user, code)
         now = self._clock.now()
-        events = [Event(EventType.EMAIL_CODE_SENT, user.tenant_id, user.user_id, Method.EMAIL)]
 
-        def work(tx: Transaction) -> CodeSent:
+        def run(tx: Transaction) -> Done[CodeSent]:
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user) or UserState()
             address = state.email.address
@@ -89,13 +79,15 @@ class VerificationUseCases(UseCaseContext):
             email.record_send(state.email, now)
             tx.enqueue_mail(user, Mail(MailKind.LOGIN_CODE, address, (code,), expires_at))
             tx.put_user(user, state)
-            return CodeSent(
+            sent = CodeSent(
                 masked_email=email.mask(address),
                 code_expires_at=expires_at,
                 resend_available_at=email.next_send_at(state.email, now),
             )
+            event = Event(EventType.EMAIL_CODE_SENT, user.tenant_id, user.user_id, Method.EMAIL)
+            return Done(sent, [event])
 
-        return self._write_and_notify(work, events)
+        return Work(run, user)
 
     def verify_code(
         self,
@@ -104,7 +96,7 @@ class VerificationUseCases(UseCaseContext):
         method: Method = Method.UNSPECIFIED,
         remember_device: bool = False,
         device_label: str = "",
-    ) -> Verification:
+    ) -> Work[Verification]:
         """Checks a code under the attempt budget; a wrong code is a verdict, not an error.
 
         Args:
@@ -113,7 +105,7 @@ class VerificationUseCases(UseCaseContext):
                 and the tenant's policy trusts devices.
             device_label: how the device shows in ListTrustedDevices.
 
-        Raises:
+        Raises (from the work):
             FailedPrecondition: the user has no enabled method, or not the one named.
         """
         violations = Violations()
@@ -123,55 +115,50 @@ class VerificationUseCases(UseCaseContext):
             "device_label", device_label, max_chars=MAX_DEVICE_LABEL_CHARS, required=False
         )
         violations.raise_if_any()
-        normalized = normalize_code(code)
-        label = device_label
+        typed = read_code(code)
+        digest = self._code_digest(user, typed)
         now = self._clock.now()
-        events: list[Event] = []
 
-        def work(tx: Transaction) -> Verification:
+        def run(tx: Transaction) -> Done[Verification]:
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user) or UserState()
-            checks = self._checks(state, policy, user, method, normalized, now)
-            used = checks[0][0]
-
-            def check_all() -> VerifyReason:
-                # Every candidate is tried; one attempt however many there are.
-                nonlocal used
-                failures = []
-                for candidate, check in checks:
-                    reason = check()
-                    if reason is VerifyReason.OK:
-                        used = candidate
-                        return reason
-                    failures.append((candidate, reason))
-                used, reason = min(failures, key=lambda f: _REASON_RANK.index(f[1]))
-                return reason
-
-            verdict = with_method(self._check_code(state, policy, now, used, check_all), used)
-            events.extend(
-                verdict_events(
-                    user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
-                )
+            candidates = _candidates(state, policy, method, typed)
+            verdict = attempts.gate(state.attempts, now, policy, candidates[0])
+            if verdict is None:
+                used, reason = _check(state, candidates, typed, digest, now)
+                verdict = record_attempt(state, policy, now, used, reason)
+            events = verdict_events(
+                user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
             )
-            if verdict.accepted and used is Method.BACKUP_CODE:
+            if verdict.accepted and verdict.method is Method.BACKUP_CODE:
                 events.append(
                     Event(
                         EventType.BACKUP_CODE_USED,
                         user.tenant_id,
                         user.user_id,
-                        used,
+                        Method.BACKUP_CODE,
                         count=len(state.backup_codes),
                     )
                 )
             status, token, expires = DeviceTokenStatus.NOT_REQUESTED, "", None
             if remember_device:
                 status, token, expires = self._remember(
-                    state, user, policy, verdict, label, now, events
+                    state, user, policy, verdict, device_label, now, events
                 )
             tx.put_user(user, state)
-            return Verification(verdict, len(state.backup_codes), status, token, expires)
+            verification = Verification(verdict, len(state.backup_codes), status, token, expires)
+            return Done(verification, events)
 
-        return self._write(work, events)
+        return Work(run, user)
+
+    def _code_digest(self, user: UserRef, typed: TypedCode) -> bytes:
+        """The keyed digest an email or backup code is stored as (computed before the
+        transaction, so it is not repeated if the transaction runs again)."""
+        if typed.shape is CodeShape.SIX_DIGITS:
+            return email_code_digest(self._hasher, user, typed.text)
+        if typed.shape is CodeShape.BACKUP_CODE:
+            return backup_code_digest(self._hasher, user, typed.text)
+        return b""
 
     def _remember(
         self,
@@ -202,68 +189,70 @@ class VerificationUseCases(UseCaseContext):
             events.append(devices_revoked(user, evicted, "evicted"))
         return DeviceTokenStatus.ISSUED, token, devices.expires_at(device, policy)
 
-    def _checks(
-        self,
-        state: UserState,
-        policy: Policy,
-        user: UserRef,
-        requested: Method,
-        code: str,
-        now: float,
-    ) -> list[tuple[Method, Check]]:
-        """The checks a code goes through: for the method named, or those its shape fits."""
-        enabled = state.enabled_methods()
-        if not enabled:
-            raise FailedPrecondition(
-                "user",
-                "NOT_ENROLLED",
-                "the user has no enabled 2FA method to verify a code against",
-            )
-        if requested is Method.UNSPECIFIED:
-            if looks_like_backup_code(code):
-                candidates: tuple[Method, ...] = (Method.BACKUP_CODE,)
-            elif looks_like_six_digits(code):
-                candidates = tuple(m for m in enabled if policy.allows(m))
-                if not candidates:
-                    require_allowed(policy, enabled[0])  # says which method is not allowed
-            else:
-                candidates = ()
-            if not candidates:
-                return [(enabled[0], lambda: VerifyReason.MALFORMED_CODE)]
-        else:
-            if requested is Method.BACKUP_CODE and not state.backup_codes:
-                raise FailedPrecondition(
-                    requested.name, "NO_BACKUP_CODES", "the user has no backup codes left"
-                )
-            if requested is not Method.BACKUP_CODE and requested not in enabled:
-                raise FailedPrecondition(
-                    requested.name,
-                    "METHOD_NOT_ENABLED",
-                    f"the user has no enabled {requested.name}",
-                )
-            require_allowed(policy, requested)
-            candidates = (requested,)
-        return [(m, self._check_for(m, state, user, code, now)) for m in candidates]
 
-    def _check_for(
-        self, method: Method, state: UserState, user: UserRef, code: str, now: float
-    ) -> Check:
-        if method is Method.AUTHENTICATOR_APP:
-            return lambda: authenticator.verify(state.authenticator, code, now)
-        if method is Method.EMAIL:
-            if not looks_like_six_digits(code):
-                return lambda: VerifyReason.MALFORMED_CODE
-            digest = email_code_digest(self._hasher, user, code)
-            return lambda: email.verify_login_code(state.email, digest, now)
-        return lambda: self._use_backup_code(state, user, code)
+def _candidates(
+    state: UserState, policy: Policy, requested: Method, typed: TypedCode
+) -> tuple[Method, ...]:
+    """The methods a code is checked as: the one named, or those its shape fits.
 
-    def _use_backup_code(self, state: UserState, user: UserRef, code: str) -> VerifyReason:
-        if not looks_like_backup_code(code):
-            return VerifyReason.MALFORMED_CODE
+    A code that fits none is still checked (as the first enabled method), so it
+    counts against the budget as MALFORMED_CODE.
+    """
+    enabled = state.enabled_methods()
+    if not enabled:
+        raise FailedPrecondition(
+            "user", "NOT_ENROLLED", "the user has no enabled 2FA method to verify a code against"
+        )
+    if requested is Method.BACKUP_CODE:
         if not state.backup_codes:
-            return VerifyReason.NO_ACTIVE_CODE
-        index = find_digest(state.backup_codes, backup_code_digest(self._hasher, user, code))
-        if index is None:
-            return VerifyReason.WRONG_CODE
-        del state.backup_codes[index]
-        return VerifyReason.OK
+            raise FailedPrecondition(
+                requested.name, "NO_BACKUP_CODES", "the user has no backup codes left"
+            )
+        return (requested,)
+    if requested is not Method.UNSPECIFIED:
+        if requested not in enabled:
+            raise FailedPrecondition(
+                requested.name, "METHOD_NOT_ENABLED", f"the user has no enabled {requested.name}"
+            )
+        require_allowed(policy, requested)
+        return (requested,)
+    if typed.shape is CodeShape.BACKUP_CODE:
+        return (Method.BACKUP_CODE,)
+    if typed.shape is CodeShape.SIX_DIGITS:
+        allowed = tuple(m for m in enabled if policy.allows(m))
+        if not allowed:
+            require_allowed(policy, enabled[0])  # says which method is not allowed
+        return allowed
+    return (enabled[0],)
+
+
+def _check(
+    state: UserState,
+    candidates: tuple[Method, ...],
+    typed: TypedCode,
+    digest: bytes,
+    now: float,
+) -> tuple[Method, VerifyReason]:
+    """Checks the code as each candidate; the first to accept it wins, and it uses it up.
+
+    However many candidates there are, it is one attempt.
+    """
+    failures = []
+    for method in candidates:
+        reason = _check_as(method, state, typed, digest, now)
+        if reason is VerifyReason.OK:
+            return method, reason
+        failures.append((method, reason))
+    return min(failures, key=lambda failure: _REASON_RANK.index(failure[1]))
+
+
+def _check_as(
+    method: Method, state: UserState, typed: TypedCode, digest: bytes, now: float
+) -> VerifyReason:
+    if not typed.fits(method):
+        return VerifyReason.MALFORMED_CODE
+    if method is Method.AUTHENTICATOR_APP:
+        return authenticator.verify(state.authenticator, typed.text, now)
+    if method is Method.EMAIL:
+        return email.verify_login_code(state.email, digest, now)
+    return use_backup_code(state.backup_codes, digest)

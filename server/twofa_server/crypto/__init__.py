@@ -1,6 +1,6 @@
 """Keyring, AEAD sealing and keyed hashes for secrets at rest."""
 
-from twofa_server.crypto.hashing import KeyedHasher, digests_equal
+from twofa_server.crypto.hashing import KeyedHasher
 from twofa_server.crypto.keyring import (
     Keyring,
     KeyringError,
@@ -18,7 +18,6 @@ __all__ = [
     "KeyringError",
     "SealError",
     "Sealer",
-    "digests_equal",
     "generate_keyring",
     "load_keyring",
     "with_new_primary_key",

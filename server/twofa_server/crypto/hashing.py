@@ -1,9 +1,8 @@
-"""Keyed BLAKE2b hashes of short secrets, and constant-time comparison of digests."""
+"""Keyed BLAKE2b hashes of short secrets (codes and tokens stored only as digests)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 DIGEST_SIZE = 32
 _KEY_SIZE = 32
@@ -55,16 +54,3 @@ class KeyedHasher:
         state = base.copy()
         state.update(data)
         return state.digest()
-
-
-def digests_equal(a: bytes, b: bytes) -> bool:
-    """Compares two digests in time that does not depend on where they differ.
-
-    Args:
-        a: one digest.
-        b: the other digest.
-
-    Returns:
-        Whether they are equal.
-    """
-    return hmac.compare_digest(a, b)

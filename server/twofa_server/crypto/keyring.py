@@ -8,12 +8,14 @@ import contextlib
 import json
 import os
 import secrets
-import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from ..errors import OperatorError
+from .secret_file import SecretFileError, read_secret_file
 
 KEY_SIZE = 32
 MAX_KEY_ID = 2**32 - 1
@@ -25,7 +27,7 @@ _MAX_FILE_SIZE = 1 << 20
 _RESTORE = "restore it from a backup (data sealed with it cannot be read without it)"
 
 
-class KeyringError(Exception):
+class KeyringError(OperatorError):
     """A keyring cannot be used; str() is one line saying what is wrong and what to do."""
 
 
@@ -158,42 +160,14 @@ def load_keyring(path: Path) -> Keyring:
 
 def _read_private_file(path: Path) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise KeyringError(
-            f"keyring {path} not found: create one with 'twofa keys generate {path}'"
-        ) from None
-    except OSError as exc:
-        raise KeyringError(
-            f"keyring {path} cannot be opened ({exc.strerror}): "
-            "check the path and that this user may read the file"
-        ) from None
-    try:
-        # fstat on the open descriptor checks the very file that is read, not a swapped one.
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyringError(
-                f"keyring {path} is not a regular file: set keyring_file to the keyring file itself"
-            )
-        mode = stat.S_IMODE(info.st_mode)
-        # Group access is allowed: Kubernetes fsGroup mounts secrets group-readable.
-        if mode & (stat.S_IROTH | stat.S_IWOTH):
-            access = "readable" if mode & stat.S_IROTH else "writable"
-            raise KeyringError(
-                f"keyring {path} is {access} by other users (mode {mode:04o}): "
-                f"run 'chmod 600 {path}'"
-            )
-        if info.st_size > _MAX_FILE_SIZE:
-            raise KeyringError(f"keyring {path} is too large to be a keyring: {_RESTORE}")
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            return file.read(_MAX_FILE_SIZE + 1)
-    except OSError as exc:
-        raise KeyringError(
-            f"keyring {path} cannot be read ({exc.strerror}): "
-            "check the path and that this user may read the file"
-        ) from None
-    finally:
-        os.close(fd)
+        return read_secret_file(
+            path,
+            "keyring",
+            _MAX_FILE_SIZE,
+            if_missing=f"create one with 'twofa keys generate {path}'",
+        )
+    except SecretFileError as error:
+        raise KeyringError(str(error)) from None
 
 
 class _DuplicateKeyError(ValueError):

@@ -95,6 +95,7 @@ class OutboxSender:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="twofa-outbox", daemon=True)
+        outbox.on_mail_queued(self.wake)
 
     def start(self) -> None:
         self._thread.start()
@@ -112,7 +113,7 @@ class OutboxSender:
 
     def deliver_due(self, limit: int = 100) -> int:
         """One pass over the due mail; returns how many messages were handled."""
-        due = self._outbox.due_mail(self._clock.now(), limit)
+        due = self._outbox.claim_due(self._clock.now(), limit)
         for queued in due:
             if self._stopping.is_set():
                 break

@@ -13,6 +13,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Literal
 
+from ..crypto.secret_file import read_secret_line
 from .mail import DeliveryError, PermanentDeliveryError
 
 Security = Literal["starttls", "tls", "none"]
@@ -63,7 +64,11 @@ class SmtpMailer:
         _check(settings)
         self._settings = settings
         self._where = f"{settings.host}:{settings.port}"
-        self._password = _read_password(settings.password_file) if settings.password_file else ""
+        self._password = (
+            read_secret_line(settings.password_file, "smtp.password_file")
+            if settings.password_file
+            else ""
+        )
         self._tls = None if settings.security == "none" else _tls_context(settings.ca_file)
         # smtplib would look the local name up in DNS on every connection; once is enough.
         self._local_hostname = _local_hostname()
@@ -213,22 +218,6 @@ def _check(settings: SmtpSettings) -> None:
         raise ValueError("smtp.username is set without smtp.password_file; set both or neither")
     if settings.password_file is not None and not settings.username:
         raise ValueError("smtp.password_file is set without smtp.username; set both or neither")
-
-
-def _read_password(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"smtp.password_file {path} is not UTF-8 text") from None
-    except OSError as error:
-        raise ValueError(f"smtp.password_file {path} cannot be read: {error.strerror}") from None
-    # Editors and `echo` add one line ending; anything more is part of no password.
-    password = text.removesuffix("\n").removesuffix("\r")
-    if not password:
-        raise ValueError(f"smtp.password_file {path} is empty")
-    if "\n" in password or "\r" in password:
-        raise ValueError(f"smtp.password_file {path} holds more than one line")
-    return password
 
 
 def _tls_context(ca_file: Path | None) -> ssl.SSLContext:

@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -57,16 +57,6 @@ class AuditLog:
         self._clock = clock
         self._lock = threading.Lock()
         self._file = None if destination == STDERR else _open_append(Path(destination))
-        self._flushed_later: Callable[[], bool] = lambda: False
-
-    def flush_later_when(self, batched: Callable[[], bool]) -> None:
-        """Leaves the flush to `flush()` while `batched()` is true.
-
-        The store's writer publishes a whole batch's events and then calls `flush()`
-        once, before the batch's answers leave: one write to the file per batch
-        instead of one per verification.
-        """
-        self._flushed_later = batched
 
     def publish(self, events: Sequence[Event]) -> None:
         """Writes one line per audited event, flushed (EventSink).
@@ -87,16 +77,7 @@ class AuditLog:
             stream = self._file or sys.stderr
             try:
                 stream.write("".join(lines))
-                if not self._flushed_later():
-                    stream.flush()
-            except (OSError, ValueError) as error:
-                log.error("audit log write failed: %s", type(error).__name__)
-
-    def flush(self) -> None:
-        """Pushes written lines to the file (or stderr)."""
-        with self._lock:
-            try:
-                (self._file or sys.stderr).flush()
+                stream.flush()
             except (OSError, ValueError) as error:
                 log.error("audit log write failed: %s", type(error).__name__)
 

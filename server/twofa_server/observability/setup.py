@@ -1,30 +1,22 @@
-"""Assembly of metrics, audit log and request ids for one server, and the /metrics endpoint."""
+"""Assembly of the metrics registry and the audit log for one server, and the /metrics endpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import grpc
-from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from ..core.events import EventSink, FanOut
-from ..core.ports import Clock, Random
+from ..core.ports import Clock
 from .audit import AuditLog
 from .endpoint import MetricsEndpoint
-from .grpc_metrics import ServerMetricsInterceptor
 from .metrics import Metrics, StoreCollector, StoreStats
-from .request_id import RequestIdInterceptor, random_ids
 
 
 class Observability:
-    """The metrics registry, audit log and interceptors of one server.
+    """The metrics registry and audit log of one server, fed by its events.
 
     Args:
         audit_destination: "stderr" or a file path (see AuditLog).
         clock: stamps audit lines and ages the outbox.
-        random: seeds the request ids of calls that bring none.
-        services: the gRPC services whose metric series exist from the start.
         registry: a fresh one per server by default.
 
     Raises:
@@ -35,8 +27,6 @@ class Observability:
         self,
         audit_destination: str,
         clock: Clock,
-        random: Random,
-        services: Iterable[ServiceDescriptor],
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
@@ -45,12 +35,6 @@ class Observability:
         ProcessCollector(registry=self.registry)
         self.audit = AuditLog(audit_destination, clock)
         self.events: EventSink = FanOut(self.metrics, self.audit)
-        # Request ids outermost, so every later layer sees them; metrics next, so they
-        # see the code the error mapping (placed after these) has turned errors into.
-        self.interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (  # type: ignore[type-arg]
-            RequestIdInterceptor(random_ids(random.token_bytes(16))),
-            ServerMetricsInterceptor(self.registry, services),
-        )
         self._endpoint: MetricsEndpoint | None = None
         self.metrics_address = ""
 

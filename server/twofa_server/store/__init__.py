@@ -1,1 +1,2 @@
-"""The embedded LMDB store: key layout, record codecs, transactions."""
+"""Where twofa keeps its state: the record codec and key layout every store shares, and the
+stores themselves (lmdb/: embedded, the default)."""

@@ -26,13 +26,14 @@ from ..core.models import (
 )
 from ..core.policy import policy_numbers
 from ..crypto import Sealer
+from ..errors import OperatorError
 from . import records_pb2 as pb
 from .keys import sealed_field_context
 
 SCHEMA = 1
 
 
-class RecordError(Exception):
+class RecordError(OperatorError):
     """A stored record cannot be read by this version of twofa."""
 
 

@@ -7,6 +7,8 @@ prefix; tenant ids are at most 128 bytes, so one byte holds the length.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..core.models import UserRef
 
 # Named sub-databases.
@@ -20,12 +22,15 @@ ALL_DATABASES = (USERS, POLICIES, META, OUTBOX)
 META_SCHEMA = b"schema"
 META_KEY_CHECK = b"key-check"
 META_MAC_CHECK = b"mac-check"
-META_OUTBOX_SEQUENCE = b"outbox-sequence"
 
 
-def outbox_key(sequence: int) -> bytes:
-    """Outbox keys sort in the order messages were queued."""
-    return sequence.to_bytes(8, "big")
+def new_outbox_key(now: float, random_bytes: Callable[[int], bytes]) -> bytes:
+    """A new message's id: the millisecond it was queued (6 bytes) and 10 random bytes.
+
+    Random, so that ids are unique across stores and instances without a shared
+    counter; time first, so that they sort about in the order messages were queued.
+    """
+    return round(now * 1000).to_bytes(6, "big") + random_bytes(10)
 
 
 def tenant_key(tenant_id: str) -> bytes:
@@ -49,3 +54,7 @@ def sealed_field_context(key: bytes, field: str) -> bytes:
     then fails to open.
     """
     return b"twofa/v1/" + field.encode("ascii") + b"/" + key
+
+
+# Associated data of the sealed probe that proves a keyring fits the store (keycheck.py).
+KEY_CHECK_CONTEXT = sealed_field_context(META_KEY_CHECK, "meta")

@@ -19,8 +19,6 @@ from ..crypto import Sealer, SealError
 from . import keys
 from . import records_pb2 as pb
 from .codec import SCHEMA
-from .keycheck import KEY_CHECK_CONTEXT
-from .lmdb_store import LmdbTransaction
 
 # The sub-databases holding sealed values, in the order they are re-sealed.
 SEALED_DATABASES = (keys.USERS, keys.OUTBOX, keys.META)
@@ -115,7 +113,7 @@ def reseal(db: bytes, key: bytes, data: bytes, sealer: Sealer) -> bytes | None:
     if db == keys.META:
         if key != keys.META_KEY_CHECK or _key_id(data) == primary:
             return None
-        return sealer.reseal(data, KEY_CHECK_CONTEXT)
+        return sealer.reseal(data, keys.KEY_CHECK_CONTEXT)
     record, fields = _parse(db, data)
     changed = False
     for sealed in fields:
@@ -194,15 +192,25 @@ class Batch:
     failed: int = 0
 
 
-def reseal_batch(tx: LmdbTransaction, sealer: Sealer, db: bytes, after: bytes, limit: int) -> Batch:
-    """Re-seals up to `limit` records of `db` whose keys sort after `after`.
+def reseal_batch(
+    records: Iterable[tuple[bytes, bytes]],
+    put: Callable[[bytes, bytes, bytes], None],
+    sealer: Sealer,
+    db: bytes,
+    limit: int,
+) -> Batch:
+    """Re-seals up to `limit` of `records` (the next ones of `db`, in key order).
 
     At most 20 x `limit` records are examined, so a transaction stays short even when
     most records are already under the primary key.
+
+    Args:
+        records: (key, value) pairs of `db` in key order, from where the pass got to.
+        put: stores a rewritten record: put(db, key, value).
     """
     batch = Batch(last_key=None)
     updates: list[tuple[bytes, bytes]] = []
-    for examined, (key, data) in enumerate(tx.records(db, after), start=1):
+    for examined, (key, data) in enumerate(records, start=1):
         try:
             new = reseal(db, key, data, sealer)
         except (UnreadableRecord, SealError):
@@ -214,6 +222,6 @@ def reseal_batch(tx: LmdbTransaction, sealer: Sealer, db: bytes, after: bytes, l
             batch.last_key = key
             break
     for key, new in updates:
-        tx.put_record(db, key, new)
+        put(db, key, new)
     batch.resealed = len(updates)
     return batch

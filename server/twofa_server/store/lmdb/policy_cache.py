@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core.models import Policy
+from ...core.models import Policy
 
 MAX_TENANTS = 10_000  # bounded: past it the cache starts over
 

@@ -1,4 +1,4 @@
-"""Wrapping a gRPC method handler's behavior, the one step every interceptor here shares."""
+"""Wrapping a gRPC method handler's behavior: the one step every interceptor here shares."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from ..api.handlers import WrappingInterceptor, with_unary_behavior
+from .base import WrappingInterceptor, with_unary_behavior
 
 CODE_NAMES = {
     grpc.StatusCode.OK: "OK",

@@ -17,13 +17,14 @@ from typing import Any
 
 import lmdb
 
-from . import keys
-from .reseal import Census, take_census
+from ...errors import OperatorError
+from .. import keys
+from ..reseal import Census, take_census
 
 DATA_FILE = "data.mdb"
 
 
-class StoreNotReadable(Exception):
+class StoreNotReadable(OperatorError):
     """The store cannot be opened read-only; the message says what to do, in one line."""
 
 

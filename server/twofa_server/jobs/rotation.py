@@ -17,13 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from .core.errors import StoreFull, StoreUnavailable
-from .crypto import KeyedHasher, Keyring, KeyringError, Sealer, load_keyring
-from .store import keys
-from .store.keycheck import KeyringMismatch, check_keyring
-from .store.lmdb_store import LmdbStore, LmdbTransaction
-from .store.reseal import SEALED_DATABASES, reseal_batch, take_census
+from ..core.errors import StoreFull, StoreUnavailable
+from ..crypto import KeyedHasher, Keyring, KeyringError, Sealer, load_keyring
+from ..store.keycheck import KeyCheckRecords, KeyringMismatch, check_keyring
+from ..store.reseal import SEALED_DATABASES, Batch, Census
 
 log = logging.getLogger("twofa.keyring")
 
@@ -37,10 +36,20 @@ RETRY_SECONDS = 60.0  # after a re-seal pass failed on a store error
 Signature = tuple[int, int, int, int] | None
 
 
-def _key_check_key_id(tx: LmdbTransaction) -> int | None:
-    """The key the store's key-check record is sealed under (None if it has none yet)."""
-    sealed = tx.get_meta(keys.META_KEY_CHECK)
-    return None if sealed is None else Sealer.key_id_of(sealed)
+class SealedStore(KeyCheckRecords, Protocol):
+    """What re-sealing needs of a store."""
+
+    def census(self, primary: int | None = None) -> Census:
+        """Record counts and the keys their sealed values need, from one snapshot."""
+        ...
+
+    def reseal_batch(self, sealer: Sealer, db: bytes, after: bytes, limit: int) -> Batch:
+        """Re-seals the next records of `db` after key `after` in one write transaction."""
+        ...
+
+    def replace_sealer(self, sealer: Sealer, check: Callable[[Census], None]) -> None:
+        """Swaps the sealer at a write boundary, after `check` accepted the census there."""
+        ...
 
 
 def keyring_signature(path: Path) -> Signature:
@@ -107,6 +116,7 @@ class KeyringWatcher:
 
     Args:
         store: the open store; its sealer is replaced on reload.
+        where: the store as an operator knows it, for messages.
         path: the keyring file.
         sealer: the sealer the store was opened with.
         signature: the file's identity when that keyring was read (taken before reading
@@ -115,7 +125,8 @@ class KeyringWatcher:
 
     def __init__(
         self,
-        store: LmdbStore,
+        store: SealedStore,
+        where: str,
         path: Path,
         sealer: Sealer,
         signature: Signature,
@@ -125,6 +136,7 @@ class KeyringWatcher:
         pause_seconds: float = PAUSE_SECONDS,
     ) -> None:
         self._store = store
+        self._where = where
         self._path = path
         self._sealer = sealer
         self._keyring: Keyring | None = None  # what the last reload installed
@@ -142,10 +154,6 @@ class KeyringWatcher:
     @property
     def primary_key_id(self) -> int:
         return self._sealer.primary_key_id
-
-    @property
-    def resealing(self) -> bool:
-        return self._pass is not None
 
     def start(self) -> None:
         self._thread.start()
@@ -180,11 +188,12 @@ class KeyringWatcher:
                 return False  # rewritten with the same keys
             sealer = Sealer(keyring)
             # Which keys the records need, first: the clearest message when one is missing.
-            self._store.read(lambda tx: self._check_needed(tx, keyring))
+            self._check_needed(self._store.census(), keyring)
             # Then the probe: same keyed-hash key, and the AEAD keys really open the store.
-            check_keyring(self._store, sealer, KeyedHasher(keyring.mac_key), self._path)
+            hasher = KeyedHasher(keyring.mac_key)
+            check_keyring(self._store, sealer, hasher, self._path, self._where)
             # Checked again where no write can slip in between the check and the swap.
-            self._store.replace_sealer(sealer, check=lambda tx: self._check_needed(tx, keyring))
+            self._store.replace_sealer(sealer, lambda census: self._check_needed(census, keyring))
         except (KeyringError, KeyringMismatch, MissingKeys, StoreFull, StoreUnavailable) as exc:
             log.error("keyring not reloaded, %s: %s", keep, exc)
             return False
@@ -196,8 +205,7 @@ class KeyringWatcher:
         self.begin_pass()
         return True
 
-    def _check_needed(self, tx: LmdbTransaction, keyring: Keyring) -> None:
-        census = take_census(tx.records)
+    def _check_needed(self, census: Census, keyring: Keyring) -> None:
         missing = sorted(census.needed_keys() - keyring.aead_keys.keys())
         if missing:
             count = sum(census.under(key_id) for key_id in missing)
@@ -211,15 +219,14 @@ class KeyringWatcher:
         """Starts re-sealing if any record is not under the primary key."""
         primary = self.primary_key_id
         self._retry_at = None
-        if self._store.read(lambda tx: _key_check_key_id(tx) == primary):
+        if self._key_check_key_id() == primary:
             # A pass re-seals the key check last, so under the primary it means no pass
             # is pending: start-up need not read every record to find that out.
             self.progress.begin(0)
             self._pass = None
             return
-        stale = self._store.read(lambda tx: take_census(tx.records, primary).stale)
+        stale = self._store.census(primary).stale
         self.progress.begin(stale)
-        self._retry_at = None
         if not stale:
             self._pass = None
             return
@@ -233,9 +240,7 @@ class KeyringWatcher:
             return False
         db = SEALED_DATABASES[current.database]
         primary, sealer = self.primary_key_id, self._sealer
-        batch = self._store.write(
-            lambda tx: reseal_batch(tx, sealer, db, current.after, self._batch)
-        )
+        batch = self._store.reseal_batch(sealer, db, current.after, self._batch)
         self.progress.resealed(batch.resealed)
         current.resealed += batch.resealed
         current.failed += batch.failed
@@ -246,7 +251,7 @@ class KeyringWatcher:
         if current.database < len(SEALED_DATABASES):
             return True
         # The pass is over: count again, from a fresh snapshot.
-        stale = self._store.read(lambda tx: take_census(tx.records, primary).stale)
+        stale = self._store.census(primary).stale
         self.progress.begin(stale)
         if not stale:
             log.info(
@@ -268,6 +273,11 @@ class KeyringWatcher:
         )
         self._pass = None
         return False
+
+    def _key_check_key_id(self) -> int | None:
+        """The key the store's keyring probe is sealed under (None if it has none yet)."""
+        found = self._store.read_key_check()
+        return None if found is None else Sealer.key_id_of(found[0])
 
     def run_until_idle(self) -> None:
         """Polls once and re-seals to the end, on the calling thread (for tests)."""

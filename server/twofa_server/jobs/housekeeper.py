@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from .core.models import UserRef
-from .core.service import TwoFactorService
+from ..core.events import EventSink
+from ..core.models import UserRef
+from ..core.ports import Store
+from ..core.service import TwoFactorService
+from ..core.work import perform
 
 log = logging.getLogger("twofa.housekeeping")
 
@@ -15,17 +18,22 @@ class Housekeeper:
     """Runs TwoFactorService.sweep over all users, a batch per transaction.
 
     Batches are small and separated by a short pause, so a sweep never holds
-    the store's single writer for long while logins go on.
+    the store's writer (or a database's locks) for long while logins go on. In a
+    fleet sharing one store, one instance sweeps at a time.
     """
 
     def __init__(
         self,
         service: TwoFactorService,
+        store: Store,
+        events: EventSink,
         interval_seconds: float,
         batch: int = 500,
         pause_seconds: float = 0.01,
     ) -> None:
         self._service = service
+        self._store = store
+        self._events = events
         self._interval = interval_seconds
         self._batch = batch
         self._pause = pause_seconds
@@ -41,15 +49,17 @@ class Housekeeper:
             self._thread.join(timeout)
 
     def sweep_all(self) -> int:
-        """One full pass; returns how many users changed."""
+        """One full pass (unless another instance is sweeping); returns how many users changed."""
         after: UserRef | None = None
         changed = 0
-        while not self._stopping.is_set():
-            after, count = self._service.sweep(after, self._batch)
-            changed += count
-            if after is None:
-                break
-            self._stopping.wait(self._pause)
+        with self._store.lead("sweep") as leading:
+            while leading and not self._stopping.is_set():
+                sweep = self._service.sweep(after, self._batch)
+                after, count = perform(self._store, self._events, sweep)
+                changed += count
+                if after is None:
+                    break
+                self._stopping.wait(self._pause)
         return changed
 
     def _run(self) -> None:

@@ -9,58 +9,31 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import stat
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from ...crypto.secret_file import read_secret_line
+
 MESSAGE = "missing or invalid bearer token"
 # Probes (kubelet, grpc_health_probe) carry no token. Watch is not exempt: each
 # Watch stream lasts as long as its caller likes, which an anonymous caller must not get.
 EXEMPT_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 MIN_TOKEN_CHARS = 16
-_MAX_FILE_BYTES = 4096
 
 
 def read_token(path: Path) -> bytes:
-    """Reads the token from `auth.token_file`, without one trailing newline.
+    """Reads the token from `auth.token_file`, without its line ending.
 
     Raises:
-        ValueError: the file is missing, unreadable, readable or writable by other
-            users, empty, too short, or not one line of printable ASCII; one line.
+        SecretFileError: the file is missing, unreadable, too open, empty or not one line.
+        ValueError: the token is too short or not printable ASCII.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ValueError(
-            f"auth.token_file {path} cannot be opened ({exc.strerror}): "
-            "check the path and that this user may read the file"
-        ) from None
-    try:
-        info = os.fstat(fd)  # the file that is read, not one swapped in since
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"auth.token_file {path} is not a regular file")
-        mode = stat.S_IMODE(info.st_mode)
-        if mode & (stat.S_IROTH | stat.S_IWOTH):
-            access = "readable" if mode & stat.S_IROTH else "writable"
-            raise ValueError(
-                f"auth.token_file {path} is {access} by other users (mode {mode:04o}): "
-                f"run 'chmod 600 {path}'"
-            )
-        with os.fdopen(fd, "rb", closefd=False) as file:
-            data = file.read(_MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ValueError(f"auth.token_file {path} cannot be read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    token = data[:-1] if data.endswith(b"\n") else data
-    if not token:
-        raise ValueError(f"auth.token_file {path} is empty: write the token into it")
+    token = read_secret_line(path, "auth.token_file").encode("utf-8")
     # A token travels in a header: printable ASCII without spaces, e.g. `openssl rand -hex 32`.
-    if len(data) > _MAX_FILE_BYTES or not all(0x21 <= byte <= 0x7E for byte in token):
+    if not all(0x21 <= byte <= 0x7E for byte in token):
         raise ValueError(
             f"auth.token_file {path} must hold one line of printable ASCII without spaces "
             "(e.g. the output of 'openssl rand -hex 32')"

@@ -1,0 +1,42 @@
+"""What the operator commands share: where the store and keyring are, and sizes in words."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import Settings, load_settings
+from ..errors import OperatorError
+
+
+class CommandRefused(OperatorError):
+    """An operator command cannot go ahead; the message says why and what to do."""
+
+
+def add_location(parser: argparse.ArgumentParser, *, keyring: bool = True) -> None:
+    parser.add_argument("--config", type=Path, help="TOML configuration file, as for serve")
+    parser.add_argument(
+        "--data-dir", dest="data_dir", metavar="DIR", help="LMDB store directory, as for serve"
+    )
+    if keyring:
+        parser.add_argument(
+            "--keyring",
+            "--keyring-file",
+            dest="keyring_file",
+            metavar="PATH",
+            help="keyring file (default: <data_dir>/keyring), as for serve",
+        )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    flags = {"data_dir": args.data_dir, "keyring_file": getattr(args, "keyring_file", None)}
+    return load_settings(flags, config_file=args.config)
+
+
+def size_in_words(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({count} bytes)"
+        value /= 1024
+    raise AssertionError("unreachable")
