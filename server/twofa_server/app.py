@@ -36,17 +36,16 @@ from .clock import SystemClock, SystemRandom
 from .config import Settings
 from .core.ports import Clock, Random
 from .core.service import ServiceSettings, TwoFactorService
-from .crypto import KeyedHasher, Sealer, load_keyring
 from .delivery import ConsoleMailer, Mailer, SmtpMailer, TemplateError, Templates
 from .delivery.outbox import OutboxSender
 from .errors import OperatorError
 from .jobs.housekeeper import Housekeeper
+from .jobs.readiness import ReadinessWatch
 from .jobs.rotation import KeyringWatcher, keyring_signature
 from .observability import Observability
 from .observability.request_id import random_ids
 from .observability.reseal import ResealCollector
-from .store.keycheck import check_keyring
-from .store.lmdb.store import LmdbStore
+from .store.opening import ServingStore, open_store
 
 log = logging.getLogger("twofa")
 T = TypeVar("T")
@@ -96,6 +95,16 @@ class HealthStatus:
     def set(self, service: str, status: int) -> None:
         self._loop.run(self.servicer.set(service, status))
 
+    def serving(self, up: bool) -> None:
+        """Every service SERVING (up) or NOT_SERVING."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if up
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", SERVICE_NAME):
+            self.set(service, status)
+
     def enter_graceful_shutdown(self) -> None:
         """Every service reports NOT_SERVING from now on (the start of a drain)."""
         self._loop.run(self.servicer.enter_graceful_shutdown())
@@ -107,7 +116,7 @@ class Application:
 
     server: grpc.aio.Server
     health: HealthStatus
-    store: LmdbStore
+    store: ServingStore
     outbox: OutboxSender
     housekeeper: Housekeeper
     # Metrics (and their /metrics endpoint) and the audit log.
@@ -121,6 +130,8 @@ class Application:
     # The plaintext health-only server for probes (health_listen), and its address.
     health_server: grpc.aio.Server | None = None
     health_address: str = ""
+    # Turns health NOT_SERVING while a shared database cannot be reached.
+    readiness: ReadinessWatch | None = None
 
     @property
     def metrics_address(self) -> str:
@@ -134,6 +145,8 @@ class Application:
         """
         if self.event_loop.loop.is_closed():
             return
+        if self.readiness is not None:
+            self.readiness.stop()  # it must not turn health back to SERVING during the drain
         self.health.enter_graceful_shutdown()
         self.event_loop.run(self.server.stop(grace))
         self.housekeeper.stop()
@@ -145,27 +158,6 @@ class Application:
             self.event_loop.run(self.health_server.stop(0))
         self.event_loop.close()
         self.cpu_pool.shutdown()
-
-
-def open_store(settings: Settings, clock: Clock) -> tuple[LmdbStore, Sealer, KeyedHasher]:
-    """Opens the keyring and the store and proves they belong together.
-
-    Raises:
-        KeyringError, KeyringMismatch: with a one-line message saying what to do.
-    """
-    keyring = load_keyring(settings.keyring_path)
-    sealer, hasher = Sealer(keyring), KeyedHasher(keyring.mac_key)
-    store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer, clock)
-    try:
-        check_keyring(store, sealer, hasher, settings.keyring_path, _where(settings))
-    except Exception:
-        store.close()
-        raise
-    return store, sealer, hasher
-
-
-def _where(settings: Settings) -> str:
-    return f"the store in {settings.data_dir}"
 
 
 def start(
@@ -206,13 +198,21 @@ def start(
         store.close()
         raise
     health_status = HealthStatus(health_servicer, event_loop)
-    for name in ("", SERVICE_NAME):
-        health_status.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_status.serving(True)
+    readiness = None
+    if settings.store == "postgres":
+
+        def store_up(up: bool) -> None:
+            health_status.serving(up)
+            observability.metrics.store_up.set(int(up))
+
+        readiness = ReadinessWatch(store.reachable, store_up, store.where)
+        readiness.start()
     outbox.start()
     housekeeper = Housekeeper(service, store, observability.events, settings.sweep_interval_seconds)
     housekeeper.start()
     keyring_watcher = KeyringWatcher(
-        store, _where(settings), settings.keyring_path, sealer, keyring_seen
+        store, store.where, settings.keyring_path, sealer, keyring_seen
     )
     observability.registry.register(ResealCollector(keyring_watcher.progress))
     keyring_watcher.start()
@@ -229,6 +229,7 @@ def start(
         cpu_pool,
         health_server=health_server,
         health_address=health_address,
+        readiness=readiness,
     )
 
 
@@ -238,7 +239,7 @@ async def _serve_grpc(
     token: bytes | None,
     observability: Observability,
     service: TwoFactorService,
-    store: LmdbStore,
+    store: ServingStore,
     cpu_pool: futures.Executor,
 ) -> tuple[grpc.aio.Server, Any, tuple[str, ...], grpc.aio.Server | None, str]:
     """Builds, binds and starts the API server (and the health-only one), on the loop."""
@@ -253,7 +254,7 @@ async def _serve_grpc(
     ]
     if token is not None:
         interceptors.append(BearerTokenInterceptor(token))
-    interceptors.append(ErrorMappingInterceptor())
+    interceptors.append(ErrorMappingInterceptor(observability.metrics.unavailable))
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
@@ -281,7 +282,7 @@ async def _serve_grpc(
     return server, health_servicer, addresses, health_server, health_address
 
 
-def _observability(settings: Settings, clock: Clock, store: LmdbStore) -> Observability:
+def _observability(settings: Settings, clock: Clock, store: ServingStore) -> Observability:
     """Metrics and the audit log; an audit file that cannot be opened stops start-up here."""
     try:
         observability = Observability(settings.audit_log, clock)
@@ -408,7 +409,7 @@ def _describe_security(settings: Settings) -> str:
 def serve(settings: Settings) -> None:
     """Runs until SIGTERM or SIGINT, then drains for `grace_seconds`."""
     app = start(settings)
-    log.info("twofa serving on %s (data_dir=%s)", ", ".join(app.addresses), settings.data_dir)
+    log.info("twofa serving on %s (%s)", ", ".join(app.addresses), app.store.where)
     if settings.listen:
         log.info("transport on %s: %s", settings.listen, _describe_security(settings))
     if app.health_address:

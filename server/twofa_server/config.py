@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import conninfo
+
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
 from .core.models import Enforcement, Frequency, Method, Policy
@@ -30,6 +33,7 @@ from .core.validation import Violations, has_control_characters
 from .delivery import MailStyle, SmtpSettings
 from .delivery.outbox import RetryPolicy
 from .errors import OperatorError
+from .store.postgres.settings import POOL_SIZE, PostgresSettings
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
@@ -41,6 +45,7 @@ class ConfigError(OperatorError):
 
 @dataclass(frozen=True)
 class Settings:
+    store: str = "lmdb"
     data_dir: Path = Path("./data")
     keyring_file: Path | None = None
     listen: str = "127.0.0.1:50051"
@@ -63,6 +68,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     tls: TlsSettings = field(default_factory=TlsSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    postgres: PostgresSettings = field(default_factory=PostgresSettings)
 
     @property
     def keyring_path(self) -> Path:
@@ -207,7 +213,31 @@ def _methods(value: Any) -> tuple[Method, ...]:
     return tuple(methods)
 
 
+def _dsn(value: Any) -> str:
+    text = _str(value).strip()
+    if not text:
+        return text
+    try:
+        parts = conninfo.conninfo_to_dict(text)
+    except psycopg.ProgrammingError:
+        raise ValueError(
+            "expected a libpq connection string (host=db dbname=twofa user=twofa "
+            "sslmode=verify-full) or URI (postgresql://twofa@db/twofa?sslmode=verify-full)"
+        ) from None
+    if parts.get("password"):
+        raise ValueError(
+            "holds a password: remove it and put the password in postgres.password_file"
+        )
+    return text
+
+
 OPTIONS: tuple[Option, ...] = (
+    Option(
+        "store",
+        _choice_of("lmdb", "postgres"),
+        "where state lives: `lmdb` (embedded, one instance) or `postgres` (one database "
+        "shared by every instance)",
+    ),
     Option("data_dir", _path, "LMDB store directory"),
     Option(
         "keyring_file",
@@ -238,6 +268,22 @@ OPTIONS: tuple[Option, ...] = (
         "auth.token_file",
         _optional_path,
         "file holding the bearer token every call must carry (empty: none)",
+    ),
+    Option(
+        "postgres.dsn",
+        _dsn,
+        "PostgreSQL connection string or URI (libpq; TLS through `sslmode`), without the "
+        "password (required with store = postgres)",
+    ),
+    Option(
+        "postgres.password_file",
+        _optional_path,
+        "file holding the database password (checked like every secret file; empty: none)",
+    ),
+    Option(
+        "postgres.pool_size",
+        _int_range(*POOL_SIZE, "connections"),
+        "database connections for requests, per instance (plus 2 for background jobs)",
     ),
     Option(
         "map_size_mb",
@@ -467,6 +513,11 @@ def _check_combinations(settings: Settings, origins: Mapping[str, str]) -> None:
         first = invalid.violations[0]
         origin = origins.get(first.field, f"default {first.field}")
         raise ConfigError(f"{origin} does not fit the policy: {first.description}") from None
+    if settings.store == "postgres" and not settings.postgres.dsn:
+        raise ConfigError(
+            "store is postgres but postgres.dsn is not set: give the database's connection "
+            "string (e.g. host=db dbname=twofa user=twofa sslmode=verify-full)"
+        )
     if settings.mail_backend == "smtp" and not settings.smtp.host:
         raise ConfigError("mail.backend is smtp but smtp.host is not set: give the relay's host")
     if not settings.listen and not settings.unix_socket:

@@ -24,6 +24,7 @@ from ..core.errors import (
 
 ERROR_DOMAIN = "twofa"
 INTERNAL_MESSAGE = "internal error"
+UNAVAILABLE_MESSAGE = "the store is unavailable; retry later"
 
 
 def _packed(detail: Message) -> any_pb2.Any:
@@ -34,6 +35,21 @@ def _packed(detail: Message) -> any_pb2.Any:
 
 def _error_info(reason: str) -> any_pb2.Any:
     return _packed(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+
+
+def _retry_info(seconds: float) -> any_pb2.Any:
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(max(1, math.ceil(seconds * 1000)))
+    return _packed(error_details_pb2.RetryInfo(retry_delay=delay))
+
+
+# What a caller may learn of why the store is unavailable (the cause is in the server's log).
+_UNAVAILABLE_MESSAGES = {
+    "KEY_NOT_LOADED": "this instance's keyring lacks a key the user's record needs; "
+    "retry shortly (the keyring update is on its way)",
+    "COMMIT_OUTCOME_UNKNOWN": "the store's answer was lost; retry (the change may or may "
+    "not have been made)",
+}
 
 
 def status_for(error: TwoFactorError) -> status_pb2.Status:
@@ -66,15 +82,10 @@ def status_for(error: TwoFactorError) -> status_pb2.Status:
             details=[_packed(failure), _error_info(error.kind)],
         )
     if isinstance(error, RateLimited):
-        delay = duration_pb2.Duration()
-        delay.FromMilliseconds(max(1, math.ceil(error.retry_after * 1000)))
         return status_pb2.Status(
             code=code_pb2.RESOURCE_EXHAUSTED,
             message=f"{error} (retry in {math.ceil(error.retry_after)} s)",
-            details=[
-                _packed(error_details_pb2.RetryInfo(retry_delay=delay)),
-                _error_info(error.reason),
-            ],
+            details=[_retry_info(error.retry_after), _error_info(error.reason)],
         )
     if isinstance(error, StoreFull):
         return status_pb2.Status(
@@ -85,7 +96,7 @@ def status_for(error: TwoFactorError) -> status_pb2.Status:
     if isinstance(error, StoreUnavailable):
         return status_pb2.Status(
             code=code_pb2.UNAVAILABLE,
-            message="the store is unavailable; retry later",
-            details=[_error_info("STORE_UNAVAILABLE")],
+            message=_UNAVAILABLE_MESSAGES.get(error.reason, UNAVAILABLE_MESSAGE),
+            details=[_retry_info(error.retry_after), _error_info(error.reason)],
         )
     return status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE)

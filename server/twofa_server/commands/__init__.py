@@ -1,10 +1,10 @@
-"""The operator commands: `twofa keys …`, `twofa backup`, `twofa status`."""
+"""The operator commands: `twofa keys …`, `twofa store …`, `twofa backup`, `twofa status`."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import backup, keys, status
+from . import backup, keys, status, store
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,3 +15,4 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     keys.add_commands(key_commands)
     backup.add_command(commands)
     status.add_command(commands)
+    store.add_commands(commands)

@@ -14,9 +14,20 @@ class CommandRefused(OperatorError):
 
 
 def add_location(parser: argparse.ArgumentParser, *, keyring: bool = True) -> None:
+    """Where the store and keyring are: the same settings, files and variables as serve's."""
     parser.add_argument("--config", type=Path, help="TOML configuration file, as for serve")
+    parser.add_argument("--store", metavar="KIND", help="lmdb or postgres, as for serve")
     parser.add_argument(
         "--data-dir", dest="data_dir", metavar="DIR", help="LMDB store directory, as for serve"
+    )
+    parser.add_argument(
+        "--postgres-dsn", dest="postgres.dsn", metavar="DSN", help="database, as for serve"
+    )
+    parser.add_argument(
+        "--postgres-password-file",
+        dest="postgres.password_file",
+        metavar="PATH",
+        help="database password file, as for serve",
     )
     if keyring:
         parser.add_argument(
@@ -29,8 +40,7 @@ def add_location(parser: argparse.ArgumentParser, *, keyring: bool = True) -> No
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    flags = {"data_dir": args.data_dir, "keyring_file": getattr(args, "keyring_file", None)}
-    return load_settings(flags, config_file=args.config)
+    return load_settings(vars(args), config_file=args.config)
 
 
 def size_in_words(count: int) -> str:

@@ -60,4 +60,20 @@ class StoreFull(TwoFactorError):
 
 
 class StoreUnavailable(TwoFactorError):
-    """The store cannot be used right now."""
+    """The store cannot be used right now; nothing is known to have changed.
+
+    Args:
+        message: an English sentence for the operator's log, never for the caller.
+        reason: a stable UPPER_SNAKE name, e.g. "DATABASE_UNREACHABLE", "KEY_NOT_LOADED".
+        retry_after: seconds after which a retry may succeed.
+    """
+
+    def __init__(
+        self,
+        message: str = "the store cannot be used",
+        reason: str = "STORE_UNAVAILABLE",
+        retry_after: float = 1.0,
+    ) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -10,7 +10,7 @@ from twofa_server.crypto.keyring import (
     without_key,
     write_keyring,
 )
-from twofa_server.crypto.sealing import Sealer, SealError
+from twofa_server.crypto.sealing import Sealer, SealError, UnknownKey
 
 __all__ = [
     "KeyedHasher",
@@ -18,6 +18,7 @@ __all__ = [
     "KeyringError",
     "SealError",
     "Sealer",
+    "UnknownKey",
     "generate_keyring",
     "load_keyring",
     "with_new_primary_key",

@@ -29,6 +29,14 @@ class SealError(Exception):
         super().__init__("sealed value cannot be opened")
 
 
+class UnknownKey(SealError):
+    """A sealed value is under a key the keyring does not hold (yet, during a fleet's rotation)."""
+
+    def __init__(self, key_id: int) -> None:
+        super().__init__()
+        self.key_id = key_id
+
+
 def _header(key_id: int) -> bytes:
     return bytes((_VERSION,)) + key_id.to_bytes(4, "big")
 
@@ -90,12 +98,13 @@ class Sealer:
             The plaintext.
 
         Raises:
-            SealError: the blob is malformed, its key is not in the keyring, the associated
-                data differs, or it was altered.
+            UnknownKey: its key is not in the keyring.
+            SealError: the blob is malformed, the associated data differs, or it was altered.
         """
-        key = self._keys.get(Sealer.key_id_of(blob))
+        key_id = Sealer.key_id_of(blob)
+        key = self._keys.get(key_id)
         if key is None:
-            raise SealError
+            raise UnknownKey(key_id)
         header = blob[:_HEADER_SIZE]
         nonce = blob[_HEADER_SIZE : _HEADER_SIZE + _NONCE_SIZE]
         try:

@@ -10,11 +10,13 @@ not loaded: the server keeps the keyring it has and logs one error line.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -49,6 +51,10 @@ class SealedStore(KeyCheckRecords, Protocol):
 
     def replace_sealer(self, sealer: Sealer, check: Callable[[Census], None]) -> None:
         """Swaps the sealer at a write boundary, after `check` accepted the census there."""
+        ...
+
+    def lead(self, job: str) -> AbstractContextManager[bool]:
+        """Whether this instance runs fleet-wide `job` now (core.ports.Store.lead)."""
         ...
 
 
@@ -299,10 +305,20 @@ class KeyringWatcher:
             if self._retry_at is not None and now >= self._retry_at:
                 self._guarded(self.begin_pass)
             if self._pass is not None:
-                self._guarded(self.step)
-                self._wake.wait(self._pause)
-            else:
-                self._wake.wait(max(0.0, next_poll - time.monotonic()))
+                self._guarded(functools.partial(self._reseal, next_poll))
+            self._wake.wait(max(0.0, next_poll - time.monotonic()))
+
+    def _reseal(self, until: float) -> None:
+        """Re-seals until the next poll is due, unless another instance of the fleet is
+        re-sealing (then this one looks again later, in case that instance goes away)."""
+        with self._store.lead("reseal") as leading:
+            if not leading:
+                self._pass = None
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                return
+            while time.monotonic() < until and not self._stopping.is_set():
+                if not self.step() or self._wake.wait(self._pause):
+                    return
 
     def _guarded(self, work: Callable[[], object]) -> None:
         try:

@@ -29,6 +29,15 @@ ENROLLMENT_EVENTS = ("begun", "confirmed", "rejected", "disabled")
 MAIL_KINDS = tuple(kind.value for kind in MailKind)
 MAIL_FAILURES = ("retrying", "given_up", "expired", "refused")
 REVOKE_REASONS = ("user", "reset", "disable", "delete", "evicted", "expired")
+# Why a call found the store unusable (core.errors.StoreUnavailable.reason, lower case).
+STORE_UNAVAILABLE_REASONS = (
+    "store_unavailable",
+    "database_unreachable",
+    "database_busy",
+    "commit_outcome_unknown",
+    "key_not_loaded",
+    "conflict",
+)
 
 _LOCKED = (VerifyReason.TOO_MANY_ATTEMPTS, VerifyReason.LOCKED)
 # (result, reason) pairs a verification can end in.
@@ -114,6 +123,17 @@ class Metrics:
             "EvaluateLogin answers, by decision and reason.",
             ("decision", "reason"),
         )
+        self.store_unavailable = counter(
+            "twofa_store_unavailable_total",
+            "Calls answered UNAVAILABLE because the store could not be used, by why.",
+            ("reason",),
+        )
+        self.store_up = Gauge(
+            "twofa_store_up",
+            "1 while the store answers (the database is reachable), else 0.",
+            registry=registry,
+        )
+        self.store_up.set(1)
         Gauge(
             "twofa_build_info",
             "The running build (always 1).",
@@ -152,6 +172,8 @@ class Metrics:
             self.devices_revoked.labels(reason)
         for decision, reason in LOGIN_OUTCOMES:
             self.login_evaluations.labels(decision, reason)
+        for reason in STORE_UNAVAILABLE_REASONS:
+            self.store_unavailable.labels(reason)
 
     # --- EventSink ---------------------------------------------------------------------
 
@@ -171,6 +193,13 @@ class Metrics:
 
         return count
 
+    def unavailable(self, reason: str) -> None:
+        """A call found the store unusable (reason: StoreUnavailable.reason)."""
+        label = reason.lower()
+        self.store_unavailable.labels(
+            label if label in STORE_UNAVAILABLE_REASONS else "store_unavailable"
+        ).inc()
+
     # --- DeliveryRecorder ----------------------------------------------------------------
 
     def sent(self, kind: str) -> None:
@@ -183,11 +212,13 @@ class Metrics:
 
 
 class StoreStats(Protocol):
-    """What the store reports for the gauges (LmdbStore)."""
+    """What the store reports for the gauges."""
 
     def outbox_summary(self) -> tuple[int, float | None]: ...
 
-    def map_usage(self) -> tuple[int, int]: ...
+    def map_usage(self) -> tuple[int, int] | None:
+        """(bytes in use, map size) of an LMDB store; None for a database."""
+        ...
 
 
 class StoreCollector(Collector):
@@ -208,16 +239,15 @@ class StoreCollector(Collector):
     def collect(self) -> Iterable[GaugeMetricFamily]:
         try:
             depth, oldest = self._store.outbox_summary()
-            used, size = self._store.map_usage()
+            usage = self._store.map_usage()
         except Exception as error:  # a scrape must not fail because the store is closing
             log.warning("store gauges unavailable: %s", type(error).__name__)
             return []
         age = max(self._clock.now() - oldest, 0.0) if oldest is not None else 0.0
-        return self._families((depth, age, used, size, used / size if size else 0.0))
+        families = self._families((depth, age, *_map_values(usage)))
+        return families if usage is not None else families[:2]
 
-    def _families(
-        self, values: tuple[float, float, float, float, float] | None
-    ) -> list[GaugeMetricFamily]:
+    def _families(self, values: tuple[float, ...] | None) -> list[GaugeMetricFamily]:
         specs = (
             ("twofa_email_outbox_depth", "Messages waiting in the outbox."),
             (
@@ -234,3 +264,8 @@ class StoreCollector(Collector):
             GaugeMetricFamily(name, text, value=value)
             for (name, text), value in zip(specs, values, strict=True)
         ]
+
+
+def _map_values(usage: tuple[int, int] | None) -> tuple[float, float, float]:
+    used, size = usage or (0, 0)
+    return used, size, used / size if size else 0.0

@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from ...core.errors import TwoFactorError
+from ...core.errors import StoreUnavailable, TwoFactorError
 from ..errors import INTERNAL_MESSAGE, status_for
 from .base import WrappingInterceptor, with_unary_behavior
 
@@ -34,11 +34,15 @@ Context = grpc.aio.ServicerContext[Any, Any]
 Behavior = Callable[[Any, Context], Awaitable[Any]]
 
 
-def _guarded(method: str, behavior: Behavior) -> Behavior:
+def _guarded(method: str, behavior: Behavior, on_unavailable: Callable[[str], None]) -> Behavior:
     async def handle(request: Any, context: Context) -> Any:
         try:
             return await behavior(request, context)
         except TwoFactorError as error:
+            if isinstance(error, StoreUnavailable):
+                # The cause is for the operator; the caller gets the reason and a retry delay.
+                log.warning("%s: store unavailable (%s): %s", method, error.reason, error)
+                on_unavailable(error.reason)
             status = rpc_status.to_status(status_for(error))
             await context.abort(status.code, status.details, status.trailing_metadata)
         except Exception as error:
@@ -52,10 +56,19 @@ def _guarded(method: str, behavior: Behavior) -> Behavior:
 
 
 class ErrorMappingInterceptor(WrappingInterceptor):
-    """Wraps every unary handler so that errors leave as statuses with details."""
+    """Wraps every unary handler so that errors leave as statuses with details.
+
+    Args:
+        on_unavailable: told the reason of each call the store could not serve (metrics).
+    """
+
+    def __init__(self, on_unavailable: Callable[[str], None] = lambda reason: None) -> None:
+        self._on_unavailable = on_unavailable
+        super().__init__()
 
     def _wrap(self, full_method: str, handler: Any) -> Any:
         if handler.unary_unary is None:
             return handler
         method = full_method.rsplit("/", 1)[-1]
-        return with_unary_behavior(handler, _guarded(method, handler.unary_unary))
+        guarded = _guarded(method, handler.unary_unary, self._on_unavailable)
+        return with_unary_behavior(handler, guarded)

@@ -181,6 +181,13 @@ class LmdbStore:
     def lead(self, job: str) -> AbstractContextManager[bool]:
         return nullcontext(True)  # one process owns the store
 
+    @property
+    def where(self) -> str:
+        return f"the store in {self.path}"
+
+    def reachable(self) -> bool:
+        return True  # a file of this process: it either opened or twofa did not start
+
     def _read_outcome(self, work: Work[Any]) -> Outcome[Any]:
         try:
             return Outcome(done=self.read(work.run))
@@ -330,7 +337,7 @@ class LmdbStore:
                 for name, db in self.dbs.items()
             }
 
-    def map_usage(self) -> tuple[int, int]:
+    def map_usage(self) -> tuple[int, int] | None:
         """Returns (bytes in use, map size in bytes)."""
         info, stat = self._env.info(), self._env.stat()
         return (info["last_pgno"] + 1) * stat["psize"], info["map_size"]

@@ -1,0 +1,1 @@
+"""The shared store: every instance of a deployment on one PostgreSQL database."""
