@@ -76,7 +76,7 @@ export const DEFAULT_PROTO_DIR = path.resolve(__dirname, '..', '..', '..', 'prot
 
 export interface TwoFactorClientOptions {
   /** Sent as `authorization: Bearer <token>` on every call (twofa's `auth.token_file`). */
-  token?: string;
+  token?: string | undefined;
   /** Channel credentials; default plaintext (loopback or a Unix socket). */
   credentials?: grpc.ChannelCredentials;
   /** Deadline of each call in milliseconds unless the call sets one; default 5000. */

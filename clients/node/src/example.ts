@@ -47,10 +47,10 @@ async function main(): Promise<void> {
   const tenant_id = process.env['TWOFA_TENANT'] ?? 'acme';
   const user_id = process.env['TWOFA_USER'] ?? `node-example-${randomBytes(4).toString('hex')}`;
   const tokenFile = process.env['TWOFA_TOKEN_FILE'];
-  const client = new TwoFactorClient(
-    target,
-    tokenFile ? { token: readToken(tokenFile), timeoutMs: 10_000 } : { timeoutMs: 10_000 },
-  );
+  const client = new TwoFactorClient(target, {
+    token: tokenFile ? readToken(tokenFile) : undefined,
+    timeoutMs: 10_000,
+  });
   console.log(`twofa at ${target}, tenant ${tenant_id}, user ${user_id}`);
   try {
     // 1. A new pending secret. Show setup.qr_png or setup.qr_svg to the user; the secret
