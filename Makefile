@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./data
 GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), '_proto'))")
 
-.PHONY: run test lint proto proto-check bench docs install install-dev clean
+.PHONY: run test lint proto proto-check buf-lint buf-gen-check buf-breaking node-client bench docs install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,36 @@ proto: install-dev
 
 proto-check: proto
 	git diff --exit-code -- clients/python/twofa server/twofa_server/store
+
+# buf, pinned in tools/buf/package.json: the binary ships inside the npm package, so lint,
+# format and generate run offline (buf.yaml has no BSR dependencies).
+BUF := tools/buf/node_modules/.bin/buf
+# npm writes node_modules/.package-lock.json at each install: newer than the lock file
+# unless the pinned version changed since.
+BUF_INSTALLED := tools/buf/node_modules/.package-lock.json
+
+$(BUF_INSTALLED): tools/buf/package.json tools/buf/package-lock.json
+	cd tools/buf && npm ci --no-audit --no-fund
+
+# Lint (STANDARD and COMMENTS rules, buf.yaml) and formatting of proto/ (CI runs it).
+buf-lint: $(BUF_INSTALLED)
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+# buf.gen.yaml's Python entries must write exactly what `make proto` checked in (CI runs it).
+buf-gen-check: install-dev $(BUF_INSTALLED)
+	$(BIN)/python tools/buf_gen_check.py $(BUF)
+
+# Breaking changes (FILE rules) against main; run it on a branch before merging (not in
+# CI, whose clone is main itself).
+AGAINST ?= .git\#branch=main,subdir=proto
+buf-breaking: $(BUF_INSTALLED)
+	$(BUF) breaking --against '$(AGAINST)'
+
+# The Node client and its example (clients/node/README.md); `make test` runs it against a
+# real server once clients/node/node_modules exists.
+node-client:
+	cd clients/node && npm ci --no-audit --no-fund && npm run build
 
 # The README's configuration table is generated from config.py (a test checks it).
 docs: install
