@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,13 +80,19 @@ class ReadOnlyStore:
 
     def census(self, primary: int | None = None) -> Census:
         """Record counts and the keys they need, from one snapshot; see reseal.Census."""
+        with self.snapshot() as records:
+            return take_census(records, primary)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Callable[[bytes], Iterator[tuple[bytes, bytes]]]]:
+        """One read snapshot, as a function giving a sub-database's (key, value) pairs in order."""
         with self._env.begin(buffers=False) as txn:
 
             def records(db: bytes) -> Iterator[tuple[bytes, bytes]]:
                 handle = self._dbs.get(db)
                 return iter(()) if handle is None else iter(txn.cursor(db=handle))
 
-            return take_census(records, primary)
+            yield records
 
     def usage(self) -> Usage:
         info, stat = self._env.info(), self._env.stat()

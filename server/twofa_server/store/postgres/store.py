@@ -73,6 +73,37 @@ def describe(dsn: str) -> str:
     return f"database {parts.get('dbname') or parts.get('user') or '?'} on {host}:{port}"
 
 
+def connection_args(settings: PostgresSettings) -> dict[str, Any]:
+    """What every connection of an instance is opened with, the password included."""
+    args: dict[str, Any] = {
+        "application_name": "twofa",
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    }
+    if settings.password_file is not None:
+        args["password"] = read_secret_line(settings.password_file, "postgres.password_file")
+    return args
+
+
+def connect(settings: PostgresSettings) -> psycopg.Connection[Any]:
+    """A connection to the configured database (for tools).
+
+    Raises:
+        DatabaseUnreachable: with libpq's reason, in one line, never the password.
+    """
+    return _connect(settings.dsn, connection_args(settings), describe(settings.dsn))
+
+
+def _connect(dsn: str, args: dict[str, Any], where: str) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(dsn, **args)
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DatabaseUnreachable(
+            f"cannot connect to {where}: {reason} (check postgres.dsn, "
+            "postgres.password_file, and that the database accepts this host)"
+        ) from None
+
+
 class PostgresStore:
     """The PostgreSQL store (see the module's docstring). Call `open()` before use.
 
@@ -89,14 +120,7 @@ class PostgresStore:
         self.codec = RecordCodec(sealer)
         self.clock = clock or SystemClock()
         self._dsn = settings.dsn
-        self._connect_args: dict[str, Any] = {
-            "application_name": "twofa",
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        }
-        if settings.password_file is not None:
-            self._connect_args["password"] = read_secret_line(
-                settings.password_file, "postgres.password_file"
-            )
+        self._connect_args = connection_args(settings)
         self._pool = psycopg_pool.ConnectionPool(
             settings.dsn,
             kwargs=self._connect_args,
@@ -121,14 +145,7 @@ class PostgresStore:
         Raises:
             DatabaseUnreachable: with libpq's reason, in one line, never the password.
         """
-        try:
-            return psycopg.connect(self._dsn, **self._connect_args)
-        except psycopg.Error as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise DatabaseUnreachable(
-                f"cannot connect to {self.where}: {reason} (check postgres.dsn, "
-                "postgres.password_file, and that the database accepts this host)"
-            ) from None
+        return _connect(self._dsn, self._connect_args, self.where)
 
     def open(self) -> None:
         """Checks the schema (applying newer migrations), then opens the pool.
