@@ -7,6 +7,10 @@ from pathlib import Path
 
 from ..config import Settings, load_settings
 from ..errors import OperatorError
+from ..store.lmdb.offline import Usage, open_read_only
+from ..store.postgres.offline import read_census
+from ..store.postgres.store import describe
+from ..store.reseal import Census
 
 
 class CommandRefused(OperatorError):
@@ -50,3 +54,12 @@ def size_in_words(count: int) -> str:
             return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit} ({count} bytes)"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def census_of(settings: Settings, primary: int | None) -> tuple[Census, str, Usage | None]:
+    """The configured store's census (from one snapshot), how to name the store, and the
+    LMDB file's usage (None for a database)."""
+    if settings.store == "postgres":
+        return read_census(settings.postgres, primary), describe(settings.postgres.dsn), None
+    with open_read_only(settings.data_dir) as store:
+        return store.census(primary), f"the store in {settings.data_dir}", store.usage()

@@ -1,4 +1,5 @@
-"""`twofa keys generate|rotate|drop`: the keyring file, and keys the store no longer needs."""
+"""`twofa keys generate|rotate|add|promote|drop`: the keyring file, rotations (in one step, or
+in two across a fleet), and dropping keys the store no longer needs."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from ..crypto import (
     KeyringError,
     generate_keyring,
     load_keyring,
+    with_new_key,
     with_new_primary_key,
+    with_primary,
     without_key,
     write_keyring,
 )
 from ..crypto.keyring import MAX_KEY_ID
-from ..store.lmdb.offline import open_read_only
-from .common import CommandRefused, add_location, settings_from
+from .common import CommandRefused, add_location, census_of, settings_from
 
 
 def add_commands(keys: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,6 +33,25 @@ def add_commands(keys: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     add_location(rotate)
     rotate.set_defaults(run=rotate_keys)
+
+    add = keys.add_parser(
+        "add",
+        help="add a new key that is not primary yet: phase 1 of a fleet's rotation "
+        "(every instance must hold it before any seals with it)",
+    )
+    add_location(add)
+    add.set_defaults(run=add_key)
+
+    promote = keys.add_parser(
+        "promote",
+        help="make a key primary: phase 2 of a fleet's rotation, once every instance has "
+        "loaded the keyring with it",
+    )
+    promote.add_argument(
+        "key_id", type=_key_id, nargs="?", metavar="KEY_ID", help="default: the newest key"
+    )
+    add_location(promote)
+    promote.set_defaults(run=promote_key)
 
     drop = keys.add_parser(
         "drop", help="remove a key, once no record of the store is sealed under it"
@@ -79,27 +100,52 @@ def rotate_keys(args: argparse.Namespace) -> None:
     )
 
 
+def add_key(args: argparse.Namespace) -> None:
+    path = settings_from(args).keyring_path
+    new = with_new_key(load_keyring(path), primary=False)
+    write_keyring(path, new, overwrite=True)
+    added = max(new.aead_keys)
+    print(
+        f"twofa: keyring {path} now has key {added} (keys {_ids(new)}; primary still "
+        f"{new.primary_key_id}). Give this keyring to every instance; when each has "
+        f"reloaded it (its log says 'keyring ... reloaded'), make the key primary with "
+        f"'twofa keys promote {added}' and give them the keyring again. Back it up."
+    )
+
+
+def promote_key(args: argparse.Namespace) -> None:
+    path = settings_from(args).keyring_path
+    old = load_keyring(path)
+    key_id = args.key_id if args.key_id is not None else max(old.aead_keys)
+    if key_id == old.primary_key_id:
+        raise CommandRefused(f"key {key_id} of keyring {path} is already the primary key")
+    new = with_primary(old, key_id)
+    write_keyring(path, new, overwrite=True)
+    print(
+        f"twofa: keyring {path} now seals with key {key_id} (keys {_ids(new)}). Give it to "
+        f"every instance; one re-seals the store under key {key_id}; when 'twofa status' "
+        f"shows no record under key {old.primary_key_id}, remove it with "
+        f"'twofa keys drop {old.primary_key_id}'. Back up the new keyring."
+    )
+
+
 def drop_key(args: argparse.Namespace) -> None:
     settings = settings_from(args)
     path, key_id = settings.keyring_path, args.key_id
     keyring = load_keyring(path)
     smaller = without_key(keyring, key_id)  # refuses the primary key and unknown ids
     if not args.skip_store_check:
-        with open_read_only(settings.data_dir) as store:
-            census = store.census(keyring.primary_key_id)
+        census, where, _ = census_of(settings, keyring.primary_key_id)
         still = census.under(key_id)
         if still:
             raise CommandRefused(
-                f"{still} records of the store in {settings.data_dir} are still sealed under "
+                f"{still} records of {where} are still sealed under "
                 f"key {key_id}: wait until the running twofa has re-sealed them under key "
                 f"{keyring.primary_key_id} ('twofa status', metric "
                 "twofa_keyring_reseal_remaining_records), then run this again"
             )
         if args.check_only:
-            print(
-                f"twofa: no record of the store in {settings.data_dir} needs key {key_id}: "
-                "it can be dropped"
-            )
+            print(f"twofa: no record of {where} needs key {key_id}: it can be dropped")
             return
     write_keyring(path, smaller, overwrite=True)
     print(

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings
 from ..crypto import Keyring, KeyringError, load_keyring
-from ..store.lmdb.offline import Usage, open_read_only
+from ..store.lmdb.offline import Usage
 from ..store.reseal import Census
-from .common import add_location, settings_from, size_in_words
+from .common import add_location, census_of, settings_from, size_in_words
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,10 +31,8 @@ def print_status(args: argparse.Namespace) -> None:
         keyring, keyring_error = load_keyring(path), ""
     except KeyringError as exc:
         keyring, keyring_error = None, str(exc)
-    with open_read_only(settings.data_dir) as store:
-        usage = store.usage()
-        census = store.census(keyring.primary_key_id if keyring else None)
-    report = status_report(settings.data_dir, usage, census, path, keyring, keyring_error)
+    census, where, usage = census_of(settings, keyring.primary_key_id if keyring else None)
+    report = status_report(settings, where, usage, census, path, keyring, keyring_error)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -41,8 +40,9 @@ def print_status(args: argparse.Namespace) -> None:
 
 
 def status_report(
-    data_dir: Path,
-    usage: Usage,
+    settings: Settings,
+    where: str,
+    usage: Usage | None,
     census: Census,
     keyring_path: Path,
     keyring: Keyring | None,
@@ -55,12 +55,18 @@ def status_report(
     else:
         keyring_info["primary_key_id"] = keyring.primary_key_id
         keyring_info["key_ids"] = sorted(keyring.aead_keys)
-    return {
-        "data_dir": str(data_dir),
-        "file_bytes": usage.file_bytes,
-        "map_size_bytes": usage.map_size_bytes,
-        "map_used_bytes": usage.map_used_bytes,
-        "map_used_ratio": round(usage.map_used_ratio, 6),
+    report: dict[str, Any] = {"store": settings.store, "where": where}
+    if usage is not None:
+        report.update(
+            {
+                "data_dir": str(settings.data_dir),
+                "file_bytes": usage.file_bytes,
+                "map_size_bytes": usage.map_size_bytes,
+                "map_used_bytes": usage.map_used_bytes,
+                "map_used_ratio": round(usage.map_used_ratio, 6),
+            }
+        )
+    return report | {
         "records": census.records,
         # JSON object keys are strings: {"users": {"1": 10, "2": 3}, ...}
         "sealed_by_key": {
@@ -80,14 +86,14 @@ def _status_text(report: dict[str, Any]) -> str:
         for db, by_key in report["sealed_by_key"].items()
     )
     keyring = report["keyring"]
-    lines = [
-        f"data dir         {report['data_dir']}",
-        f"file size        {size_in_words(report['file_bytes'])}",
-        f"map usage        {size_in_words(report['map_used_bytes'])} of "
-        f"{size_in_words(report['map_size_bytes'])} ({report['map_used_ratio']:.1%})",
-        f"records          {records}",
-        f"sealed by key    {sealed}",
-    ]
+    lines = [f"store            {report['where']}"]
+    if "data_dir" in report:
+        lines += [
+            f"file size        {size_in_words(report['file_bytes'])}",
+            f"map usage        {size_in_words(report['map_used_bytes'])} of "
+            f"{size_in_words(report['map_size_bytes'])} ({report['map_used_ratio']:.1%})",
+        ]
+    lines += [f"records          {records}", f"sealed by key    {sealed}"]
     if "error" in keyring:
         lines.append(f"keyring          {keyring['path']}: {keyring['error']}")
     else:

@@ -6,7 +6,9 @@ from twofa_server.crypto.keyring import (
     KeyringError,
     generate_keyring,
     load_keyring,
+    with_new_key,
     with_new_primary_key,
+    with_primary,
     without_key,
     write_keyring,
 )
@@ -21,7 +23,9 @@ __all__ = [
     "UnknownKey",
     "generate_keyring",
     "load_keyring",
+    "with_new_key",
     "with_new_primary_key",
+    "with_primary",
     "without_key",
     "write_keyring",
 ]

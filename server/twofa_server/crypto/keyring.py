@@ -93,17 +93,22 @@ def generate_keyring(token_bytes: Callable[[int], bytes] = secrets.token_bytes) 
     )
 
 
-def with_new_primary_key(
-    keyring: Keyring, token_bytes: Callable[[int], bytes] = secrets.token_bytes
+def with_new_key(
+    keyring: Keyring,
+    token_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    *,
+    primary: bool = True,
 ) -> Keyring:
-    """Adds a fresh AEAD key with the next id and makes it the primary.
+    """Adds a fresh AEAD key with the next id, and makes it the primary unless told not to.
 
     Args:
         keyring: the current keyring; it is not modified.
         token_bytes: source of cryptographically secure random bytes.
+        primary: False adds the key only, for the first phase of a fleet's rotation
+            (every instance must be able to open values sealed under it first).
 
     Returns:
-        A keyring whose new primary key has id max(existing ids) + 1.
+        A keyring with a new key of id max(existing ids) + 1.
 
     Raises:
         KeyringError: the largest key id is already the maximum.
@@ -115,7 +120,30 @@ def with_new_primary_key(
             "re-seal all data under a new keyring"
         )
     keys = {**keyring.aead_keys, new_id: token_bytes(KEY_SIZE)}
-    return Keyring(primary_key_id=new_id, aead_keys=keys, mac_key=keyring.mac_key)
+    return Keyring(
+        primary_key_id=new_id if primary else keyring.primary_key_id,
+        aead_keys=keys,
+        mac_key=keyring.mac_key,
+    )
+
+
+def with_new_primary_key(
+    keyring: Keyring, token_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> Keyring:
+    """Adds a fresh AEAD key with the next id and makes it the primary (see with_new_key)."""
+    return with_new_key(keyring, token_bytes)
+
+
+def with_primary(keyring: Keyring, key_id: int) -> Keyring:
+    """Makes an existing key the primary: the second phase of a fleet's rotation.
+
+    Raises:
+        KeyringError: the keyring has no such key.
+    """
+    if key_id not in keyring.aead_keys:
+        ids = ", ".join(str(existing) for existing in sorted(keyring.aead_keys))
+        raise KeyringError(f"keyring has no key {key_id}: pick one of its key ids ({ids})")
+    return Keyring(primary_key_id=key_id, aead_keys=keyring.aead_keys, mac_key=keyring.mac_key)
 
 
 def without_key(keyring: Keyring, key_id: int) -> Keyring:

@@ -367,12 +367,12 @@ class PostgresStore:
     def census(self, primary: int | None = None) -> Census:
         with self._failures(), self._pool.connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            census = take_census(lambda db: _records(conn, db), primary)
+            census = take_census(lambda db: records_of(conn, db), primary)
         return census
 
     def reseal_batch(self, sealer: Sealer, db: bytes, after: bytes, limit: int) -> Batch:
         with self._failures(), self._pool.connection() as conn, conn.transaction():
-            records = _records(conn, db, after, 20 * limit, lock=True)
+            records = records_of(conn, db, after, 20 * limit, lock=True)
             return reseal_batch(
                 records, lambda db, key, value: _put(conn, db, key, value), sealer, db, limit
             )
@@ -392,7 +392,7 @@ _TABLES = {
 }
 
 
-def _records(
+def records_of(
     conn: Any, db: bytes, after: bytes = b"", limit: int | None = None, lock: bool = False
 ) -> Iterator[tuple[bytes, bytes]]:
     """A table's (key, value) pairs in key order, as the LMDB store's sub-databases give them."""
