@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -420,8 +422,24 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     for key in flat:
         if key not in _BY_KEY:
-            raise ConfigError(f"unknown setting {key!r} in {path}; known: " + ", ".join(_BY_KEY))
+            raise ConfigError(
+                f"unknown setting {key!r} in {path}{_did_you_mean(key, list(_BY_KEY))} "
+                "(known: " + ", ".join(_BY_KEY) + ")"
+            )
     return flat
+
+
+# What Kubernetes puts in every pod of a namespace holding a Service named "twofa"
+# (service links): these are not settings, and must not stop a pod from starting.
+_SERVICE_LINK = re.compile(
+    rf"{ENV_PREFIX}(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT"
+    r"|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)"
+)
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -431,7 +449,12 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         if name not in by_env:
-            raise ConfigError(f"unknown environment variable {name}; known: " + ", ".join(by_env))
+            if _SERVICE_LINK.fullmatch(name):
+                continue
+            raise ConfigError(
+                f"unknown environment variable {name}{_did_you_mean(name, list(by_env))} "
+                "(known: " + ", ".join(by_env) + ")"
+            )
         values[by_env[name]] = value
     return values
 

@@ -11,11 +11,14 @@ import grpc
 UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
-def with_unary_behavior(handler: Any, behavior: UnaryBehavior) -> Any:
-    """A unary-unary handler like `handler` (same (de)serializers) running `behavior`."""
+def with_unary_behavior(
+    handler: Any, behavior: UnaryBehavior, request_deserializer: Any = None
+) -> Any:
+    """A unary-unary handler like `handler` (same (de)serializers, unless given) running
+    `behavior`."""
     return grpc.unary_unary_rpc_method_handler(
         behavior,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=request_deserializer or handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
 

@@ -2,12 +2,15 @@
 
 Anything that is not a TwoFactorError is INTERNAL with a fixed text, logged by
 type and place only, so no stack trace, secret or code reaches a client or a
-log line.
+log line. Request bytes that do not parse as the method's message (bad UTF-8,
+a truncated field, random bytes) are bad input: INVALID_ARGUMENT with a fixed
+text, and at most one log line a minute however many arrive.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,8 +37,57 @@ Context = grpc.aio.ServicerContext[Any, Any]
 Behavior = Callable[[Any, Context], Awaitable[Any]]
 
 
-def _guarded(method: str, behavior: Behavior, on_unavailable: Callable[[str], None]) -> Behavior:
+MALFORMED_MESSAGE = "invalid request: the bytes are not a valid request message"
+_MALFORMED_LOG_SECONDS = 60.0
+
+
+class _Malformed:
+    """Stands in for request bytes that did not parse, so the handler can refuse them."""
+
+
+MALFORMED = _Malformed()
+
+
+def _lenient(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:  # protobuf's DecodeError, or a string that is not UTF-8
+            return MALFORMED
+
+    return parse
+
+
+class _Throttled:
+    """Logs the first malformed request, then at most one summary line a minute."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._next_at = 0.0
+        self._since = 0
+
+    def malformed(self, method: str) -> None:
+        self._since += 1
+        now = self._clock()
+        if now >= self._next_at:
+            log.warning(
+                "refused %d malformed request(s) (the last to %s) as INVALID_ARGUMENT",
+                self._since,
+                method,
+            )
+            self._since, self._next_at = 0, now + _MALFORMED_LOG_SECONDS
+
+
+def _guarded(
+    method: str,
+    behavior: Behavior,
+    on_unavailable: Callable[[str], None],
+    throttled: _Throttled,
+) -> Behavior:
     async def handle(request: Any, context: Context) -> Any:
+        if request is MALFORMED:
+            throttled.malformed(method)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, MALFORMED_MESSAGE)
         try:
             return await behavior(request, context)
         except TwoFactorError as error:
@@ -64,11 +116,13 @@ class ErrorMappingInterceptor(WrappingInterceptor):
 
     def __init__(self, on_unavailable: Callable[[str], None] = lambda reason: None) -> None:
         self._on_unavailable = on_unavailable
+        self._throttled = _Throttled()
         super().__init__()
 
     def _wrap(self, full_method: str, handler: Any) -> Any:
         if handler.unary_unary is None:
             return handler
         method = full_method.rsplit("/", 1)[-1]
-        guarded = _guarded(method, handler.unary_unary, self._on_unavailable)
-        return with_unary_behavior(handler, guarded)
+        guarded = _guarded(method, handler.unary_unary, self._on_unavailable, self._throttled)
+        lenient = _lenient(handler.request_deserializer)
+        return with_unary_behavior(handler, guarded, request_deserializer=lenient)
