@@ -212,7 +212,12 @@ def start(
     housekeeper = Housekeeper(service, store, observability.events, settings.sweep_interval_seconds)
     housekeeper.start()
     keyring_watcher = KeyringWatcher(
-        store, store.where, settings.keyring_path, sealer, keyring_seen
+        store,
+        store.where,
+        settings.keyring_path,
+        sealer,
+        keyring_seen,
+        on_unreadable=lambda count: observability.metrics.unreadable("reseal", count),
     )
     observability.registry.register(ResealCollector(keyring_watcher.progress))
     keyring_watcher.start()

@@ -32,6 +32,8 @@ class EventType(enum.Enum):
     POLICY_UPDATED = "policy_updated"
     USER_DELETED = "user_deleted"
     LOGIN_EVALUATED = "login_evaluated"
+    # A stored record the sweeper could not read (damaged, or under a key not loaded yet).
+    RECORD_UNREADABLE = "record_unreadable"
 
 
 @dataclass(frozen=True, slots=True)

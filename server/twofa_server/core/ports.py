@@ -67,10 +67,14 @@ class Transaction(Protocol):
 
     def put_policy(self, tenant_id: str, policy: Policy) -> None: ...
 
-    def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
+    def users_after(
+        self, after: UserRef | None, limit: int
+    ) -> list[tuple[UserRef, UserState | None]]:
         """Up to `limit` users in key order, starting after `after` (from the first if None).
 
-        For fleet-wide work (the sweeper), which locks no single user.
+        For fleet-wide work (the sweeper), which locks no single user. A user whose
+        record cannot be read (damaged, or sealed under a key this instance lacks) comes
+        with None, so one bad record does not stop the work.
         """
         ...
 

@@ -144,6 +144,9 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             events = []
             changed = 0
             for user, state in batch:
+                if state is None:
+                    events.append(Event(EventType.RECORD_UNREADABLE, user.tenant_id, user.user_id))
+                    continue
                 if user.tenant_id not in policies:
                     policies[user.tenant_id] = self._policy(tx, user.tenant_id)
                 trusted = len(state.devices)

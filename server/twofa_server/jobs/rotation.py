@@ -127,6 +127,7 @@ class KeyringWatcher:
         sealer: the sealer the store was opened with.
         signature: the file's identity when that keyring was read (taken before reading
             it, so a change in between is noticed on the first poll).
+        on_unreadable: told how many records a re-seal step skipped (metrics).
     """
 
     def __init__(
@@ -140,6 +141,7 @@ class KeyringWatcher:
         poll_seconds: float = POLL_SECONDS,
         batch: int = BATCH,
         pause_seconds: float = PAUSE_SECONDS,
+        on_unreadable: Callable[[int], None] = lambda count: None,
     ) -> None:
         self._store = store
         self._where = where
@@ -150,6 +152,7 @@ class KeyringWatcher:
         self._poll = poll_seconds
         self._batch = batch
         self._pause = pause_seconds
+        self._on_unreadable = on_unreadable
         self.progress = ResealProgress()
         self._pass: _Pass | None = None
         self._retry_at: float | None = None
@@ -250,6 +253,9 @@ class KeyringWatcher:
         self.progress.resealed(batch.resealed)
         current.resealed += batch.resealed
         current.failed += batch.failed
+        if batch.failed:
+            log.warning("re-seal skipped %d records that cannot be read", batch.failed)
+            self._on_unreadable(batch.failed)
         if batch.last_key is not None:
             current.after = batch.last_key
             return True

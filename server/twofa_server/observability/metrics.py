@@ -128,6 +128,12 @@ class Metrics:
             "Calls answered UNAVAILABLE because the store could not be used, by why.",
             ("reason",),
         )
+        self.unreadable_records = counter(
+            "twofa_unreadable_records_total",
+            "Stored records a background job skipped because they could not be read "
+            "(damaged, or sealed under a key this instance lacks), by job.",
+            ("job",),
+        )
         self.store_up = Gauge(
             "twofa_store_up",
             "1 while the store answers (the database is reachable), else 0.",
@@ -152,6 +158,7 @@ class Metrics:
             EventType.LOGIN_EVALUATED: lambda e: self.login_evaluations.labels(
                 e.result, e.reason
             ).inc(),
+            EventType.RECORD_UNREADABLE: lambda e: self.unreadable("sweep"),
         }
         for kind, name in _ENROLLMENT_EVENT_FOR.items():
             self._count[kind] = self._enrollment(name)
@@ -174,6 +181,8 @@ class Metrics:
             self.login_evaluations.labels(decision, reason)
         for reason in STORE_UNAVAILABLE_REASONS:
             self.store_unavailable.labels(reason)
+        for job in ("sweep", "reseal"):
+            self.unreadable_records.labels(job)
 
     # --- EventSink ---------------------------------------------------------------------
 
@@ -192,6 +201,10 @@ class Metrics:
             self.enrollments.labels(_method(event.method), name).inc()
 
         return count
+
+    def unreadable(self, job: str, count: int = 1) -> None:
+        """A background job (sweep, reseal) skipped `count` records it could not read."""
+        self.unreadable_records.labels(job).inc(count)
 
     def unavailable(self, reason: str) -> None:
         """A call found the store unusable (reason: StoreUnavailable.reason)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hmac
 import threading
 
+from google.protobuf.message import DecodeError
+
 from ..core.models import (
     Attempts,
     Authenticator,
@@ -25,7 +27,7 @@ from ..core.models import (
     UserState,
 )
 from ..core.policy import policy_numbers
-from ..crypto import Sealer
+from ..crypto import Sealer, SealError
 from ..errors import OperatorError
 from . import records_pb2 as pb
 from .keys import sealed_field_context
@@ -35,6 +37,11 @@ SCHEMA = 1
 
 class RecordError(OperatorError):
     """A stored record cannot be read by this version of twofa."""
+
+
+# What reading one stored record can fail with: a damaged encoding, a newer schema, a
+# sealed field that does not open (or whose key this instance lacks), text that is not UTF-8.
+UNREADABLE = (DecodeError, RecordError, SealError, UnicodeDecodeError)
 
 
 def _ms(seconds: float | None) -> int:
@@ -167,6 +174,13 @@ class RecordCodec:
                 for d in record.devices
             ],
         )
+
+    def decode_user_or_none(self, key: bytes, data: bytes) -> UserState | None:
+        """The user's state, or None when the record cannot be read (see UNREADABLE)."""
+        try:
+            return self.decode_user(key, data)
+        except UNREADABLE:
+            return None
 
     # --- queued mail -----------------------------------------------------------------------
 

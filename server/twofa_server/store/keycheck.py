@@ -23,6 +23,19 @@ class KeyCheckRecords(Protocol):
     def write_key_check(self, sealed: bytes, mac: bytes) -> None: ...
 
 
+class StoreNotInitialized(OperatorError):
+    """There is no twofa store where the settings point (or it is empty)."""
+
+
+def not_initialized(where: str) -> str:
+    """Why twofa will not serve on a missing or empty store, and what to do, in one line."""
+    return (
+        f"{where} holds no twofa store: if this is a new deployment, run 'twofa store init' "
+        "(once); if twofa served from it before, its data is gone: restore it from a backup "
+        "(serving on an empty store would turn every user's 2FA off)"
+    )
+
+
 class KeyringMismatch(OperatorError):
     """The keyring cannot read this store; the message says what to do, in one line."""
 

@@ -20,8 +20,7 @@ import lmdb
 from ...errors import OperatorError
 from .. import keys
 from ..reseal import Census, take_census
-
-DATA_FILE = "data.mdb"
+from .files import DATA_FILE, FILE_MODE, check_data_file
 
 
 class StoreNotReadable(OperatorError):
@@ -57,6 +56,7 @@ class ReadOnlyStore:
                 f"no twofa store in {data_dir} (no {DATA_FILE}): set data_dir "
                 "(--data-dir or TWOFA_DATA_DIR) to the server's data directory"
             )
+        check_data_file(data_dir)  # a damaged file is one line, never a SIGBUS
         try:
             # map_size=0 adopts the size the store was created with.
             self._env = lmdb.open(
@@ -116,7 +116,7 @@ class ReadOnlyStore:
                 "check that there is room and the directory is writable"
             ) from None
         copy = target / DATA_FILE
-        os.chmod(copy, 0o600)  # sealed, but still nobody else's business
+        os.chmod(copy, FILE_MODE)  # user and tenant ids are in plaintext
         _fsync(copy)
         _fsync(target)
         return copy.stat().st_size

@@ -25,7 +25,9 @@ from ...core.work import Done, Finish, Outcome, Work
 from ...crypto import Sealer
 from .. import keys
 from ..codec import RecordCodec, decode_policy, encode_policy
+from ..keycheck import StoreNotInitialized, not_initialized
 from ..reseal import Batch, Census, reseal_batch, take_census
+from .files import DATA_FILE, DIRECTORY_MODE, FILE_MODE, StoreDamaged, check_data_file, make_private
 from .policy_cache import PolicyCache
 from .writer import Result, Writer, WriterStopped
 
@@ -71,11 +73,13 @@ class LmdbTransaction:
             self._txn.delete(mail_id, db=outbox)
         return existed or bool(queued)
 
-    def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
+    def users_after(
+        self, after: UserRef | None, limit: int
+    ) -> list[tuple[UserRef, UserState | None]]:
         start = keys.user_key(after) if after is not None else b""
-        found: list[tuple[UserRef, UserState]] = []
+        found: list[tuple[UserRef, UserState | None]] = []
         for key, data in self.records(keys.USERS, start):
-            found.append((keys.parse_user_key(key), self._codec.decode_user(key, data)))
+            found.append((keys.parse_user_key(key), self._codec.decode_user_or_none(key, data)))
             if len(found) == limit:
                 break
         return found
@@ -136,22 +140,41 @@ class LmdbStore:
     """
 
     def __init__(
-        self, path: Path, map_size_mb: int, sealer: Sealer, clock: Clock | None = None
+        self,
+        path: Path,
+        map_size_mb: int,
+        sealer: Sealer,
+        clock: Clock | None = None,
+        *,
+        create: bool = True,
     ) -> None:
         self.path = path
         self.map_size_mb = map_size_mb
-        path.mkdir(parents=True, exist_ok=True)
-        self._env = lmdb.open(
-            str(path),
-            map_size=map_size_mb * MEBIBYTE,
-            max_dbs=len(keys.ALL_DATABASES),
-            subdir=True,
-            sync=True,  # durability: a commit is on disk before its outcome is reported
-            metasync=True,
-            readahead=False,  # random access to many users: do not pull in neighbours
-            # meminit stays on: LMDB zeroes new pages, so stale process memory (codes,
-            # addresses) never lands in the file.
-        )
+        if (path / DATA_FILE).exists():
+            check_data_file(path)  # before mapping it: a short file would be a SIGBUS
+        elif create:
+            path.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+        else:
+            raise StoreNotInitialized(not_initialized(self.where))
+        try:
+            self._env = lmdb.open(
+                str(path),
+                map_size=map_size_mb * MEBIBYTE,
+                max_dbs=len(keys.ALL_DATABASES),
+                subdir=True,
+                mode=FILE_MODE,
+                sync=True,  # durability: a commit is on disk before its outcome is reported
+                metasync=True,
+                readahead=False,  # random access to many users: do not pull in neighbours
+                # meminit stays on: LMDB zeroes new pages, so stale process memory (codes,
+                # addresses) never lands in the file.
+            )
+        except lmdb.Error as error:
+            raise StoreDamaged(
+                f"the store in {path} cannot be opened ({_reason(error)}): check that this "
+                "user owns it, or restore it from a backup"
+            ) from None
+        make_private(path)
         with self._env.begin(write=True) as txn:
             self.dbs = {name: self._env.open_db(name, txn=txn) for name in keys.ALL_DATABASES}
         self.codec = RecordCodec(sealer)
@@ -345,6 +368,11 @@ class LmdbStore:
     def close(self) -> None:
         self._writer.stop()  # what is queued still commits
         self._env.close()
+
+
+def _reason(error: lmdb.Error) -> str:
+    text = str(error)
+    return text.rsplit(": ", 1)[-1] if ": " in text else type(error).__name__
 
 
 def _store_error(

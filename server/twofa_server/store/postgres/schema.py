@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import OperatorError
+from ..keycheck import not_initialized
 
 SCHEMA = "twofa"
 # Each entry takes the schema from version (index) to version (index + 1).
@@ -101,11 +102,7 @@ def migrate(conn: Any, where: str, *, create: bool) -> tuple[int | None, int]:
 def check_version(found: int | None, where: str, *, create: bool = False) -> None:
     """Refuses a missing schema (unless creating it) and a newer one, with one line each."""
     if found is None and not create:
-        raise SchemaError(
-            f"{where} holds no twofa schema: if this is a new deployment, run 'twofa store "
-            "init'; if twofa ran on it before, its data is gone: restore the database from "
-            "a backup (serving on an empty store would turn every user's 2FA off)"
-        )
+        raise SchemaError(not_initialized(where))
     if found is not None and found > VERSION:
         raise SchemaError(
             f"{where} has twofa schema version {found}, newer than this twofa knows "

@@ -126,7 +126,9 @@ class PostgresTransaction:
             )
         self._policies[tenant_id] = record
 
-    def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
+    def users_after(
+        self, after: UserRef | None, limit: int
+    ) -> list[tuple[UserRef, UserState | None]]:
         # Rows other transactions hold are skipped: a sweep never waits behind a login.
         start = keys.user_key(after) if after is not None else b""
         rows = self._conn.execute(
@@ -134,11 +136,11 @@ class PostgresTransaction:
             "ORDER BY record_key LIMIT %s FOR UPDATE SKIP LOCKED",
             (start, limit),
         ).fetchall()
-        found = []
+        found: list[tuple[UserRef, UserState | None]] = []
         for raw_key, raw_record in rows:
             key, record = bytes(raw_key), bytes(raw_record)
             self._users[key] = record
-            found.append((keys.parse_user_key(key), self._codec.decode_user(key, record)))
+            found.append((keys.parse_user_key(key), self._codec.decode_user_or_none(key, record)))
         return found
 
     def enqueue_mail(self, user: UserRef, mail: Mail) -> None:
