@@ -27,6 +27,7 @@ from .core.policy import (
     EMAIL_CODE_TTL_SECONDS,
     LOCKOUT_SECONDS,
     MAX_ATTEMPTS,
+    MAX_LOCKOUT_SECONDS,
     MAX_WARNING_TEXT_CHARS,
     TRUSTED_DEVICE_DAYS,
     check_policy,
@@ -341,6 +342,16 @@ OPTIONS: tuple[Option, ...] = (
         "default policy: lockout length in seconds",
     ),
     Option("policy.warning_text", _warning_text, "default policy: the warning shown to the user"),
+    Option(
+        "policy.lockout_escalation",
+        _bool,
+        "default policy: each lockout after another (no success between) lasts twice as long",
+    ),
+    Option(
+        "policy.max_lockout_seconds",
+        _int_range(*MAX_LOCKOUT_SECONDS, "seconds"),
+        "default policy: the longest an escalating lockout grows to",
+    ),
     Option(
         "policy.email_code_ttl_seconds",
         _int_range(*EMAIL_CODE_TTL_SECONDS, "seconds"),

@@ -223,6 +223,10 @@ def policy(msg: pb.Policy) -> Policy:
         warning_text=msg.warning_text,
         email_code_ttl_seconds=msg.email_code_ttl_seconds,
         allowed_methods=methods_from_pb(msg.allowed_methods),
+        lockout_escalation=(msg.lockout_escalation if msg.HasField("lockout_escalation") else None),
+        max_lockout_seconds=(
+            msg.max_lockout_seconds if msg.HasField("max_lockout_seconds") else None
+        ),
     )
 
 
@@ -246,6 +250,8 @@ def policy_to_pb(value: Policy) -> pb.Policy:
         warning_text=value.warning_text,
         email_code_ttl_seconds=value.email_code_ttl_seconds,
         allowed_methods=[method_to_pb(m, "allowed_methods") for m in value.allowed_methods],
+        lockout_escalation=value.lockout_escalation,
+        max_lockout_seconds=value.max_lockout_seconds,
     )
 
 
@@ -271,6 +277,10 @@ def policy_fields_to_pb(fields: dict[str, object]) -> pb.Policy:
             if not isinstance(value, str):
                 raise TypeError("warning_text must be a str")
             msg.warning_text = value
+        elif name == "lockout_escalation":
+            if not isinstance(value, bool):
+                raise TypeError("lockout_escalation must be a bool")
+            msg.lockout_escalation = value
         else:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"{name} must be an int")

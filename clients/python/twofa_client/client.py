@@ -53,6 +53,8 @@ class PolicyFields(TypedDict, total=False):
     warning_text: str
     email_code_ttl_seconds: int
     allowed_methods: Sequence[Method]
+    lockout_escalation: bool
+    max_lockout_seconds: int
 
 
 class TwoFactorClient:

@@ -149,6 +149,10 @@ class Policy:
     email_code_ttl_seconds: int
     allowed_methods: tuple[Method, ...] = ()
     """Methods users may set up and use; empty means both."""
+    lockout_escalation: bool | None = None
+    """Each lockout after another (no success between) lasts twice as long; None: default."""
+    max_lockout_seconds: int | None = None
+    """The longest an escalating lockout grows to; None: the server's default."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

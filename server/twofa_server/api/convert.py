@@ -118,8 +118,20 @@ def policy_to_pb(policy: Policy) -> pb.Policy:
     return pb.Policy(**policy_numbers(policy))
 
 
-def policy_from_pb(message: pb.Policy) -> Policy:
-    return Policy(
+_OPTIONAL_POLICY_FIELDS = tuple(
+    field.name for field in pb.Policy.DESCRIPTOR.fields if field.has_presence
+)
+
+
+def policy_from_pb(message: pb.Policy) -> tuple[Policy, frozenset[str]]:
+    """The policy a request carries, and the names of the fields it left unset.
+
+    Only fields added after the first version can be unset (proto3 `optional`); an
+    unset one stands for the configured default, which the use case fills in.
+    """
+    defaults = Policy()
+    unset = frozenset(name for name in _OPTIONAL_POLICY_FIELDS if not message.HasField(name))
+    policy = Policy(
         enforcement=to_domain_enum(Enforcement, message.enforcement, "policy.enforcement"),
         frequency=to_domain_enum(Frequency, message.frequency, "policy.frequency"),
         trusted_device_days=message.trusted_device_days,
@@ -131,4 +143,9 @@ def policy_from_pb(message: pb.Policy) -> Policy:
         allowed_methods=tuple(
             method_from_pb(m, "policy.allowed_methods") for m in message.allowed_methods
         ),
+        **{
+            name: getattr(defaults, name) if name in unset else getattr(message, name)
+            for name in _OPTIONAL_POLICY_FIELDS
+        },
     )
+    return policy, unset

@@ -197,9 +197,10 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     async def UpdatePolicy(
         self, request: pb.UpdatePolicyRequest, context: Context
     ) -> pb.UpdatePolicyResponse:
+        update, unset = policy_from_pb(request.policy)
         policy = await self._run.run(
             self._service.update_policy(
-                request.tenant_id, policy_from_pb(request.policy), list(request.update_mask.paths)
+                request.tenant_id, update, list(request.update_mask.paths), unset
             )
         )
         return pb.UpdatePolicyResponse(policy=policy_to_pb(policy))

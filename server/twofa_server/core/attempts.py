@@ -7,6 +7,13 @@ Failures also lapse after `lockout_seconds` without another failure: an
 attacker gains nothing by that (the lockout already allows `max_attempts`
 tries per `lockout_seconds`), and a user is not punished for a typo last month.
 
+Escalation (policy `lockout_escalation`): a lockout that follows another without
+a success in between lasts twice as long as that one, up to `max_lockout_seconds`,
+so that guessing cannot go on at a steady rate for the account's lifetime
+(NIST SP 800-63B §5.2.2 caps consecutive failures at 100; with the defaults, 100
+failures take about 13 days). A success, an unlock, or a quiet period as long as
+`max_lockout_seconds` after the last lockout ended starts the escalation again.
+
 A use case asks `gate` before it checks a code, and tells `record` how the
 check went (the shape of Authelia's Regulate and Mark).
 """
@@ -23,11 +30,29 @@ def locked_until(attempts: Attempts, now: float) -> float | None:
 
 def counted_failures(attempts: Attempts, now: float, policy: Policy) -> int:
     """Failures that still count against the budget at `now`."""
-    if attempts.locked_until and attempts.locked_until <= now:
-        return 0  # the lockout has been served
+    if attempts.last_failure_at <= attempts.locked_until <= now:
+        return 0  # the lockout has been served, and no failure came since
     if now - attempts.last_failure_at >= policy.lockout_seconds:
         return 0
     return attempts.failures
+
+
+def escalating(attempts: Attempts, now: float, policy: Policy) -> int:
+    """The lockouts in a row that still count towards the next one's length at `now`."""
+    if not policy.lockout_escalation or not attempts.lockouts:
+        return 0
+    if now - attempts.locked_until >= policy.max_lockout_seconds:
+        return 0  # a quiet period as long as the longest lockout: start again
+    return attempts.lockouts
+
+
+def lockout_seconds(policy: Policy, earlier_lockouts: int) -> float:
+    """How long a lockout lasts after `earlier_lockouts` in a row (0: the first)."""
+    if not policy.lockout_escalation:
+        return policy.lockout_seconds
+    ceiling = max(policy.max_lockout_seconds, policy.lockout_seconds)
+    # min() first: 2**n must not grow without bound for a very persistent attacker.
+    return min(policy.lockout_seconds << min(earlier_lockouts, 32), ceiling)
 
 
 def gate(attempts: Attempts, now: float, policy: Policy, method: Method) -> Verdict | None:
@@ -58,9 +83,10 @@ def record(
     if reason is VerifyReason.OK:
         return Verdict(VerifyResult.ACCEPTED, reason, method, policy.max_attempts), Attempts()
     failures = counted_failures(attempts, now, policy) + 1
+    earlier = escalating(attempts, now, policy)
     if failures >= policy.max_attempts:
-        until = now + policy.lockout_seconds
-        after = Attempts(failures=failures, last_failure_at=now, locked_until=until)
+        until = now + lockout_seconds(policy, earlier)
+        after = Attempts(failures, now, locked_until=until, lockouts=earlier + 1)
         return _locked(method, VerifyReason.TOO_MANY_ATTEMPTS, until, now, policy), after
     verdict = Verdict(
         VerifyResult.REJECTED,
@@ -69,7 +95,8 @@ def record(
         attempts_remaining=policy.max_attempts - failures,
         warning=policy.warning_text if failures >= policy.warn_after_failures else "",
     )
-    return verdict, Attempts(failures=failures, last_failure_at=now)
+    # The last lockout's end and the escalation level stay: they decide the next one.
+    return verdict, Attempts(failures, now, attempts.locked_until, earlier)
 
 
 def _locked(

@@ -35,8 +35,11 @@ def purge_expired(state: UserState, policy: Policy, now: float) -> bool:
         mail.login_code = None
     mail.sent_at = [sent for sent in mail.sent_at if sent > now - _HOUR]
     state.devices = [d for d in state.devices if not devices.is_expired(d, policy, now)]
-    if budget.locked_until(state.attempts, now) is None and not budget.counted_failures(
-        state.attempts, now, policy
+    tries = state.attempts
+    if (
+        budget.locked_until(tries, now) is None
+        and not budget.counted_failures(tries, now, policy)
+        and not budget.escalating(tries, now, policy)
     ):
         state.attempts = Attempts()
     after = (

@@ -102,6 +102,10 @@ class Policy:
     email_code_ttl_seconds: int = 600
     # Empty means every set-up method is allowed.
     allowed_methods: tuple[Method, ...] = ()
+    # Each lockout that follows another without a success in between lasts twice as
+    # long as the one before, up to max_lockout_seconds (NIST SP 800-63B 5.2.2).
+    lockout_escalation: bool = True
+    max_lockout_seconds: int = 86400
 
     def allows(self, method: Method) -> bool:
         return not self.allowed_methods or method in self.allowed_methods
@@ -177,11 +181,19 @@ class TrustedDevice:
 
 @dataclass(slots=True)
 class Attempts:
-    """The one failed-attempt budget shared by every code type."""
+    """The one failed-attempt budget shared by every code type.
+
+    Attributes:
+        failures: failures since the last success, unlock or served lockout.
+        last_failure_at: when the last failure happened.
+        locked_until: the end of the current lockout, or of the last one once served.
+        lockouts: lockouts in a row without a success in between (the escalation level).
+    """
 
     failures: int = 0
     last_failure_at: float = 0.0
     locked_until: float = 0.0
+    lockouts: int = 0
 
 
 @dataclass(slots=True)

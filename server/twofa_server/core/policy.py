@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .models import SETUP_METHODS, Enforcement, Frequency, Policy
+from .models import SETUP_METHODS, Enforcement, Frequency, Method, Policy
 from .validation import Violations
 
 TRUSTED_DEVICE_DAYS = (1, 365)
 MAX_ATTEMPTS = (1, 20)
 LOCKOUT_SECONDS = (60, 86400)
+MAX_LOCKOUT_SECONDS = (60, 30 * 86400)  # from lockout_seconds up
 EMAIL_CODE_TTL_SECONDS = (60, 3600)
 MAX_WARNING_TEXT_CHARS = 256
 
@@ -47,6 +48,17 @@ def check_policy(violations: Violations, policy: Policy) -> None:
             f"is {policy.warn_after_failures}; allowed: 1 to max_attempts ({ceiling})",
         )
     _check_range(violations, "lockout_seconds", policy.lockout_seconds, LOCKOUT_SECONDS, "seconds")
+    # The longest lockout is at least the first one; judged against lockout_seconds only
+    # when that is valid itself, so one mistake is reported once.
+    low, high = LOCKOUT_SECONDS
+    floor = policy.lockout_seconds if low <= policy.lockout_seconds <= high else low
+    high = MAX_LOCKOUT_SECONDS[1]
+    if not floor <= policy.max_lockout_seconds <= high:
+        violations.add(
+            "policy.max_lockout_seconds",
+            f"is {policy.max_lockout_seconds}; allowed: lockout_seconds ({floor}) to "
+            f"{high} seconds",
+        )
     violations.check_text(
         "policy.warning_text", policy.warning_text, max_chars=MAX_WARNING_TEXT_CHARS
     )
@@ -98,3 +110,19 @@ def policy_numbers(policy: Policy) -> dict[str, Any]:
         )
         for name, value in ((f, getattr(policy, f)) for f in POLICY_FIELDS)
     }
+
+
+def policy_from_numbers(values: Mapping[str, Any]) -> Policy:
+    """A policy from `policy_numbers`' form; a field missing from `values` takes its default.
+
+    Raises:
+        ValueError: an enum number this version does not know.
+    """
+    fields: dict[str, Any] = dict(values)
+    if "enforcement" in fields:
+        fields["enforcement"] = Enforcement(fields["enforcement"])
+    if "frequency" in fields:
+        fields["frequency"] = Frequency(fields["frequency"])
+    if "allowed_methods" in fields:
+        fields["allowed_methods"] = tuple(Method(m) for m in fields["allowed_methods"])
+    return Policy(**fields)

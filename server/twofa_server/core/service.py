@@ -9,7 +9,8 @@ with `perform`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Collection, Sequence
 
 from .context import ServiceSettings, devices_revoked, status_of
 from .enrollment import EnrollmentUseCases
@@ -176,13 +177,26 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
 
         return Work(run, tenant_id=tenant_id, writes=False)
 
-    def update_policy(self, tenant_id: str, update: Policy, mask: Sequence[str]) -> Work[Policy]:
-        """Changes the fields in `mask` (all fields when empty) after validating the result."""
+    def update_policy(
+        self,
+        tenant_id: str,
+        update: Policy,
+        mask: Sequence[str],
+        unset: Collection[str] = (),
+    ) -> Work[Policy]:
+        """Changes the fields in `mask` (all fields when empty) after validating the result.
+
+        Args:
+            unset: fields the request left unset; they take the configured default
+                (a caller that predates a field does not turn it off by omission).
+        """
         violations = Violations()
         check_tenant(violations, tenant_id)
         check_update_mask(violations, mask)
         violations.raise_if_any()
         changed = ",".join(mask) or "all"
+        defaults = self._settings.default_policy
+        update = dataclasses.replace(update, **{name: getattr(defaults, name) for name in unset})
 
         def run(tx: Transaction) -> Done[Policy]:
             merged = merge_policy(self._policy(tx, tenant_id), update, mask)

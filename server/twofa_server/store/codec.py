@@ -16,17 +16,14 @@ from ..core.models import (
     Authenticator,
     EmailCode,
     EmailMethod,
-    Enforcement,
-    Frequency,
     Mail,
     MailKind,
-    Method,
     Policy,
     QueuedMail,
     TrustedDevice,
     UserState,
 )
-from ..core.policy import policy_numbers
+from ..core.policy import POLICY_FIELDS, policy_from_numbers, policy_numbers
 from ..crypto import Sealer, SealError
 from ..errors import OperatorError
 from . import records_pb2 as pb
@@ -105,6 +102,7 @@ class RecordCodec:
                 failures=tries.failures,
                 last_failure_at_ms=_ms(tries.last_failure_at),
                 locked_until_ms=_ms(tries.locked_until),
+                lockouts=tries.lockouts,
             ),
             email=pb.EmailRecord(
                 sealed_address=self._seal_user(key, "email_address", _utf8(mail.address)),
@@ -150,6 +148,7 @@ class RecordCodec:
                 failures=tries.failures,
                 last_failure_at=_seconds(tries.last_failure_at_ms),
                 locked_until=_seconds(tries.locked_until_ms),
+                lockouts=tries.lockouts,
             ),
             email=EmailMethod(
                 address=_text(self._open_user(key, "email_address", mail.sealed_address)),
@@ -272,17 +271,14 @@ def encode_policy(policy: Policy) -> bytes:
 
 
 def decode_policy(data: bytes) -> Policy:
-    """A stored policy (store/policy_cache.py keeps decoded ones per tenant)."""
+    """A stored policy; a field an older twofa did not write takes its default."""
     record = pb.PolicyRecord.FromString(data)
     _check_schema(record.schema, "policy")
-    return Policy(
-        enforcement=Enforcement(record.enforcement),
-        frequency=Frequency(record.frequency),
-        trusted_device_days=record.trusted_device_days,
-        max_attempts=record.max_attempts,
-        warn_after_failures=record.warn_after_failures,
-        lockout_seconds=record.lockout_seconds,
-        warning_text=record.warning_text,
-        email_code_ttl_seconds=record.email_code_ttl_seconds,
-        allowed_methods=tuple(Method(m) for m in record.allowed_methods),
+    fields = record.DESCRIPTOR.fields_by_name
+    return policy_from_numbers(
+        {
+            name: getattr(record, name)
+            for name in POLICY_FIELDS
+            if not fields[name].has_presence or record.HasField(name)
+        }
     )

@@ -51,14 +51,16 @@ class AuthenticatorRecord(_message.Message):
     def __init__(self, sealed_secret: _Optional[bytes] = ..., last_step: _Optional[int] = ..., enabled_at_ms: _Optional[int] = ..., sealed_pending_secret: _Optional[bytes] = ..., pending_expires_at_ms: _Optional[int] = ...) -> None: ...
 
 class AttemptRecord(_message.Message):
-    __slots__ = ("failures", "last_failure_at_ms", "locked_until_ms")
+    __slots__ = ("failures", "last_failure_at_ms", "locked_until_ms", "lockouts")
     FAILURES_FIELD_NUMBER: _ClassVar[int]
     LAST_FAILURE_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LOCKED_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    LOCKOUTS_FIELD_NUMBER: _ClassVar[int]
     failures: int
     last_failure_at_ms: int
     locked_until_ms: int
-    def __init__(self, failures: _Optional[int] = ..., last_failure_at_ms: _Optional[int] = ..., locked_until_ms: _Optional[int] = ...) -> None: ...
+    lockouts: int
+    def __init__(self, failures: _Optional[int] = ..., last_failure_at_ms: _Optional[int] = ..., locked_until_ms: _Optional[int] = ..., lockouts: _Optional[int] = ...) -> None: ...
 
 class EmailRecord(_message.Message):
     __slots__ = ("sealed_address", "enabled_at_ms", "sealed_pending_address", "pending_expires_at_ms", "setup_code", "login_code", "sent_at_ms")
@@ -109,7 +111,7 @@ class OutboxRecord(_message.Message):
     def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ...) -> None: ...
 
 class PolicyRecord(_message.Message):
-    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods")
+    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_FIELD_NUMBER: _ClassVar[int]
@@ -120,6 +122,8 @@ class PolicyRecord(_message.Message):
     WARNING_TEXT_FIELD_NUMBER: _ClassVar[int]
     EMAIL_CODE_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_METHODS_FIELD_NUMBER: _ClassVar[int]
+    LOCKOUT_ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     schema: int
     enforcement: int
     frequency: int
@@ -130,4 +134,6 @@ class PolicyRecord(_message.Message):
     warning_text: str
     email_code_ttl_seconds: int
     allowed_methods: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ...) -> None: ...
+    lockout_escalation: bool
+    max_lockout_seconds: int
+    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ...) -> None: ...

@@ -124,7 +124,7 @@ DEVICE_TOKEN_STATUS_POLICY_EVERY_LOGIN: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: DeviceTokenStatus
 
 class Policy(_message.Message):
-    __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods")
+    __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds")
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_DEVICE_DAYS_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +134,8 @@ class Policy(_message.Message):
     WARNING_TEXT_FIELD_NUMBER: _ClassVar[int]
     EMAIL_CODE_TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_METHODS_FIELD_NUMBER: _ClassVar[int]
+    LOCKOUT_ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    MAX_LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     enforcement: Enforcement
     frequency: Frequency
     trusted_device_days: int
@@ -143,7 +145,9 @@ class Policy(_message.Message):
     warning_text: str
     email_code_ttl_seconds: int
     allowed_methods: _containers.RepeatedScalarFieldContainer[Method]
-    def __init__(self, enforcement: _Optional[_Union[Enforcement, str]] = ..., frequency: _Optional[_Union[Frequency, str]] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[_Union[Method, str]]] = ...) -> None: ...
+    lockout_escalation: bool
+    max_lockout_seconds: int
+    def __init__(self, enforcement: _Optional[_Union[Enforcement, str]] = ..., frequency: _Optional[_Union[Frequency, str]] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[_Union[Method, str]]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ...) -> None: ...
 
 class MethodStatus(_message.Message):
     __slots__ = ("method", "state", "enabled_at", "reset_pending", "pending_expires_at")
