@@ -160,9 +160,18 @@ def verdict_events(
     """The events of a checked code: accepted or rejected, and the lockout it caused."""
     kind = accepted if verdict.accepted else rejected
     result, reason = verdict.result.name.lower(), verdict.reason.name.lower()
-    events = [Event(kind, user.tenant_id, user.user_id, verdict.method, result, reason)]
+    until = verdict.locked_until
+    events = [
+        Event(
+            kind, user.tenant_id, user.user_id, verdict.method, result, reason, locked_until=until
+        )
+    ]
     if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
-        events.append(Event(EventType.LOCKOUT, user.tenant_id, user.user_id, verdict.method))
+        events.append(
+            Event(
+                EventType.LOCKOUT, user.tenant_id, user.user_id, verdict.method, locked_until=until
+            )
+        )
     return events
 
 

@@ -48,6 +48,7 @@ class Event:
             "required"; empty when the type says it all.
         reason: why, in lower case, e.g. "wrong_code", "reset", "evicted".
         count: how many things it concerns (e.g. devices revoked at once).
+        locked_until: for a refusal or a lockout, when the user's lockout ends.
     """
 
     type: EventType
@@ -57,6 +58,7 @@ class Event:
     result: str = ""
     reason: str = ""
     count: int = 1
+    locked_until: float | None = None
 
 
 class EventSink(Protocol):

@@ -119,6 +119,25 @@ class VerificationUseCases(UseCaseContext):
         digest = self._code_digest(user, typed)
         now = self._clock.now()
 
+        def while_locked(tx: Transaction) -> Done[Verification] | None:
+            # A locked-out user's codes are refused from a read: hammering costs no write.
+            policy = self._policy(tx, user.tenant_id)
+            state = tx.get_user(user)
+            if state is None or attempts.locked_until(state.attempts, now) is None:
+                return None
+            candidates = _candidates(state, policy, method, typed)
+            verdict = attempts.gate(state.attempts, now, policy, candidates[0])
+            assert verdict is not None
+            events = verdict_events(
+                user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
+            )
+            status = (
+                DeviceTokenStatus.CODE_NOT_ACCEPTED
+                if remember_device
+                else DeviceTokenStatus.NOT_REQUESTED
+            )
+            return Done(Verification(verdict, len(state.backup_codes), status), events)
+
         def run(tx: Transaction) -> Done[Verification]:
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user) or UserState()
@@ -149,7 +168,7 @@ class VerificationUseCases(UseCaseContext):
             verification = Verification(verdict, len(state.backup_codes), status, token, expires)
             return Done(verification, events)
 
-        return Work(run, user)
+        return Work(run, user, answer_from_read=while_locked)
 
     def _code_digest(self, user: UserRef, typed: TypedCode) -> bytes:
         """The keyed digest an email or backup code is stored as (computed before the

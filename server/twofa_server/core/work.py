@@ -51,12 +51,16 @@ class Work(Generic[T]):
         tenant_id: the tenant whose policy it reads; the user's tenant by default.
         writes: False when it only reads: a store may then run it without a lock
             or a commit.
+        answer_from_read: a read that can answer without `run` (e.g. a locked-out user's
+            refusal): the store runs it first, as a read; when it answers None, `run`
+            follows as usual. It must only answer what `run` would.
     """
 
     run: Callable[[Transaction], Done[T]]
     user: UserRef | None = None
     tenant_id: str = ""
     writes: bool = True
+    answer_from_read: Callable[[Transaction], Done[T] | None] | None = None
 
     @property
     def tenant(self) -> str:

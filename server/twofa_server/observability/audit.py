@@ -9,8 +9,10 @@ enums only, so a line cannot hold a code, secret, token or address.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -42,6 +44,39 @@ def _open_append(path: Path) -> TextIO:
     return os.fdopen(fd, "a", encoding="utf-8")
 
 
+class WhileLocked:
+    """Counts a locked-out user's refused codes, one count per user and lockout."""
+
+    def __init__(self) -> None:
+        # (tenant, user) -> (the lockout's end, the refusal event, refusals after it)
+        self._pending: dict[tuple[str, str], tuple[float, Event, int]] = {}
+        self._ended: list[Event] = []  # counts of lockouts a newer one has replaced
+
+    def first(self, event: Event) -> bool:
+        """Whether `event` gets a line of its own (not a refusal repeated during a lockout)."""
+        if event.reason != "locked" or event.locked_until is None:
+            return True
+        key = (event.tenant_id, event.user_id)
+        pending = self._pending.get(key)
+        if pending is not None and pending[0] == event.locked_until:
+            self._pending[key] = (pending[0], pending[1], pending[2] + 1)
+            return False
+        if pending is not None and pending[2]:
+            self._ended.append(dataclasses.replace(pending[1], count=pending[2]))
+        self._pending[key] = (event.locked_until, event, 0)
+        return True
+
+    def ended(self, by: float) -> list[Event]:
+        """The refusals counted during lockouts ended by `by`, as events with their count."""
+        done = [key for key, (until, _, _) in self._pending.items() if until <= by]
+        summaries, self._ended = self._ended, []
+        for key in done:
+            _, event, repeated = self._pending.pop(key)
+            if repeated:
+                summaries.append(dataclasses.replace(event, count=repeated))
+        return summaries
+
+
 class AuditLog:
     """An EventSink writing audit lines to stderr or appending them to a file.
 
@@ -57,34 +92,57 @@ class AuditLog:
         self._clock = clock
         self._lock = threading.Lock()
         self._file = None if destination == STDERR else _open_append(Path(destination))
+        self._while_locked = WhileLocked()
 
     def publish(self, events: Sequence[Event]) -> None:
         """Writes one line per audited event, flushed (EventSink).
 
-        A failed write is logged, not raised: the events' transaction has
-        already committed, so the call must still answer with its result.
+        A locked-out user's refused codes are the exception: the first of a lockout
+        is written at once, the rest as one line with their `count` once the lockout
+        has ended (or twofa stops), so hammering a locked user cannot flood the log.
+        A failed write is logged, not raised: the events' transaction has already
+        committed, so the call must still answer with its result.
         """
         request_id, now = current_request_id(), self._clock.now()
-        lines = [
-            json.dumps(self._record(event, request_id, now), separators=(",", ":")) + "\n"
-            for event in events
-            if event.type not in NOT_AUDITED
-        ]
-        if not lines:
-            return
         with self._lock:
-            # stderr is looked up each time, so redirection (e.g. by a test runner) is followed.
-            stream = self._file or sys.stderr
-            try:
-                stream.write("".join(lines))
-                stream.flush()
-            except (OSError, ValueError) as error:
-                log.error("audit log write failed: %s", type(error).__name__)
+            records = [
+                self._record(event, request_id, now)
+                for event in events
+                if event.type not in NOT_AUDITED and self._while_locked.first(event)
+            ]
+            records += self._summaries(now, ended_by=now)
+            self._write(records)
+
+    def flush_summaries(self) -> None:
+        """Writes the counts of refusals during lockouts that have ended (e.g. each minute)."""
+        now = self._clock.now()
+        with self._lock:
+            self._write(self._summaries(now, ended_by=now))
 
     def close(self) -> None:
         with self._lock:
+            self._write(self._summaries(self._clock.now(), ended_by=math.inf))
             if self._file is not None:
                 self._file.close()
+
+    def _summaries(self, now: float, ended_by: float) -> list[dict[str, Any]]:
+        records = []
+        for event in self._while_locked.ended(ended_by):
+            record = self._record(event, None, now)
+            record["count"] = event.count
+            records.append(record)
+        return records
+
+    def _write(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        # stderr is looked up each time, so redirection (e.g. by a test runner) is followed.
+        stream = self._file or sys.stderr
+        try:
+            stream.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records))
+            stream.flush()
+        except (OSError, ValueError) as error:
+            log.error("audit log write failed: %s", type(error).__name__)
 
     @staticmethod
     def _record(event: Event, request_id: str | None, now: float) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from ..core.events import EventSink, FanOut
@@ -9,6 +11,8 @@ from ..core.ports import Clock
 from .audit import AuditLog
 from .endpoint import MetricsEndpoint
 from .metrics import Metrics, StoreCollector, StoreStats
+
+SUMMARY_SECONDS = 60.0
 
 
 class Observability:
@@ -37,6 +41,16 @@ class Observability:
         self.events: EventSink = FanOut(self.metrics, self.audit)
         self._endpoint: MetricsEndpoint | None = None
         self.metrics_address = ""
+        # Counts of codes refused during lockouts are written once each lockout ends.
+        self._stopping = threading.Event()
+        self._summaries = threading.Thread(
+            target=self._write_summaries, name="twofa-audit", daemon=True
+        )
+        self._summaries.start()
+
+    def _write_summaries(self) -> None:
+        while not self._stopping.wait(SUMMARY_SECONDS):
+            self.audit.flush_summaries()
 
     def watch_store(self, store: StoreStats) -> None:
         """Adds the outbox and LMDB map gauges, read from `store` at each scrape."""
@@ -58,6 +72,8 @@ class Observability:
 
     def stop(self) -> None:
         """Stops the /metrics endpoint and closes the audit file."""
+        self._stopping.set()
+        self._summaries.join()
         if self._endpoint is not None:
             self._endpoint.stop()
             self._endpoint = None

@@ -221,6 +221,10 @@ class PostgresStore:
         raise AssertionError("unreachable")
 
     def _run_once(self, conn: Any, work: Work[T]) -> tuple[Done[T], bool]:
+        if work.answer_from_read is not None:
+            early = self._read_once(conn, work, work.answer_from_read)
+            if early is not None:
+                return early, False
         tx = PostgresTransaction(conn, self.codec, self.clock)
         try:
             tx.begin(work.user, work.tenant, lock=work.writes)
@@ -239,6 +243,17 @@ class PostgresStore:
                 "the database connection was lost during a commit", "COMMIT_OUTCOME_UNKNOWN"
             ) from None
         return done, tx.mail_queued
+
+    def _read_once(
+        self, conn: Any, work: Work[T], read: Callable[[PostgresTransaction], Done[T] | None]
+    ) -> Done[T] | None:
+        """Runs `read` without locking anything and without a commit."""
+        tx = PostgresTransaction(conn, self.codec, self.clock)
+        try:
+            tx.begin(work.user, work.tenant, lock=False)
+            return read(tx)
+        finally:
+            _rollback_quietly(conn)
 
     @contextmanager
     def _failures(self) -> Iterator[None]:
