@@ -17,12 +17,17 @@ class TwoFactorError(Exception):
     """Base of every error a use case raises on purpose."""
 
 
+MAX_IN_MESSAGE = 3  # violations quoted in the status message; the details hold them all
+
+
 class InvalidArgument(TwoFactorError):
     """The request is malformed; nothing was changed."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
         self.violations = tuple(violations)
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+        shown = "; ".join(f"{v.field}: {v.description}" for v in violations[:MAX_IN_MESSAGE])
+        more = len(violations) - MAX_IN_MESSAGE
+        super().__init__(shown + (f"; and {more} more (see the details)" if more > 0 else ""))
 
 
 class FailedPrecondition(TwoFactorError):

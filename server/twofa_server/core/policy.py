@@ -90,12 +90,23 @@ def merge_policy(current: Policy, update: Policy, mask: Iterable[str]) -> Policy
     return dataclasses.replace(current, **{name: getattr(update, name) for name in fields})
 
 
+MAX_LISTED_UNKNOWN = 5  # an answer names this many unknown paths, then counts the rest
+
+
 def check_update_mask(violations: Violations, mask: Iterable[str]) -> None:
-    for name in mask:
-        if name not in POLICY_FIELDS:
-            violations.add(
-                "update_mask", f"names unknown field {name!r}; allowed: " + ", ".join(POLICY_FIELDS)
-            )
+    """Reports unknown names in an update mask: a few by name, the rest counted, and the allowed
+    names once."""
+    unknown = [name for name in mask if name not in POLICY_FIELDS]
+    if not unknown:
+        return
+    for name in unknown[:MAX_LISTED_UNKNOWN]:
+        shown = name if len(name) <= 64 else name[:61] + "..."
+        violations.add("update_mask", f"names unknown field {shown!r}")
+    if len(unknown) > MAX_LISTED_UNKNOWN:
+        violations.add(
+            "update_mask", f"names {len(unknown) - MAX_LISTED_UNKNOWN} more unknown fields"
+        )
+    violations.add("update_mask", "allowed: " + ", ".join(POLICY_FIELDS))
 
 
 def policy_numbers(policy: Policy) -> dict[str, Any]:
