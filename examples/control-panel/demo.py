@@ -10,6 +10,7 @@ same users. Ctrl-C stops all three.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import secrets
 import signal
@@ -38,10 +39,8 @@ def secret_key(path: Path) -> bytes:
 
 
 def seed_demo_user(database: Path) -> None:
-    try:
+    with contextlib.suppress(EmailTaken):  # kept from an earlier run, with whatever 2FA it has
         Accounts(database).create(DEMO_EMAIL, DEMO_PASSWORD, tenant_id="demo")
-    except EmailTaken:
-        pass  # kept from an earlier run, with whatever 2FA it has
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:

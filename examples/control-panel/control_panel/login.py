@@ -1,8 +1,8 @@
 """Sign-up, and the sign-in with its second step: where twofa's answers decide the page.
 
-    password ok -> EvaluateLogin -> NOT_REQUIRED         -> signed in
-                                 -> ENROLLMENT_REQUIRED  -> signed in, set-up pages only
-                                 -> REQUIRED             -> code page -> VerifyCode
+password ok -> EvaluateLogin -> NOT_REQUIRED         -> signed in
+                             -> ENROLLMENT_REQUIRED  -> signed in, set-up pages only
+                             -> REQUIRED             -> code page -> VerifyCode
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def sign_up() -> ResponseReturnValue:
                 errors["email"] = "An account with this address exists. Sign in instead."
             else:
                 start_session(user)
-                flash("Your account is ready. Protect it with two-factor authentication.", "success")
+                flash("Your account is ready. Protect it with two-factor authentication.", "info")
                 return redirect(url_for("two_factor.settings"))
     return render_template("signup.html", email=email, errors=errors), 400 if errors else 200
 
@@ -119,12 +119,15 @@ def second_step() -> ResponseReturnValue:
 def _code_page(
     user: User, *, error: str = "", answer: Verification | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    """"Enter the Authentication Code", with what twofa says this user can use now."""
+    """The "Enter the Authentication Code" page, with what twofa says this user can use now."""
     twofa = panel().twofa
     login = twofa.evaluate_login(user.tenant_id, user.twofa_user_id, device_token=device_token())
     policy = twofa.get_policy(user.tenant_id).policy
     locked = login.reason is LoginReason.LOCKED_OUT or (answer is not None and answer.locked_out)
-    retry_after = answer.retry_after if answer and answer.locked_out else login.retry_after
+    if answer is not None and answer.locked_out:
+        retry_after, locked_until = answer.retry_after, answer.locked_until
+    else:
+        retry_after, locked_until = login.retry_after, login.locked_until
     return render_template(
         "login_code.html",
         methods=login.available_methods,
@@ -135,6 +138,7 @@ def _code_page(
         trusted_days=policy.trusted_device_days,
         locked=locked,
         wait=wait_text(retry_after),
+        locked_until=clock_text(locked_until),
         error=error,
         warning=answer.warning if answer else "",
     ), status
@@ -187,8 +191,8 @@ def send_email_code() -> ResponseReturnValue:
         sent = panel().twofa.send_login_code(user.tenant_id, user.twofa_user_id)
     except ResourceExhausted as busy:
         # Inside the 60 s resend cooldown (or the hourly cap): twofa says how long to wait.
-        flash(f"A code was sent recently. You can ask for a new one in {wait_text(busy.retry_after)}.",
-              "warning")
+        wait = wait_text(busy.retry_after)
+        flash(f"A code was sent recently. You can ask for a new one in {wait}.", "warning")
     else:
         expires = clock_text(sent.code_expires_at)
         flash(f"We emailed a code to {sent.masked_email}. It works once, until {expires}.", "info")

@@ -30,8 +30,9 @@ def edit() -> ResponseReturnValue:
     twofa, tenant = panel().twofa, current_user().tenant_id
     if request.method == "GET":
         info = twofa.get_policy(tenant)
-        return render_template("policy.html", form=_form_of(info.policy), errors={},
-                               is_default=info.is_default)
+        return render_template(
+            "policy.html", form=_form_of(info.policy), errors={}, is_default=info.is_default
+        )
     form = request.form.to_dict()
     form["allowed_methods"] = ",".join(request.form.getlist("allowed_methods"))
     errors, fields = _parse(form)
@@ -61,9 +62,9 @@ def _form_of(policy: Policy) -> dict[str, str]:
 
 
 def _parse(form: dict[str, str]) -> tuple[dict[str, str], PolicyFields]:
-    """The form's values for update_policy, and the fields the panel itself cannot read."""
+    """The fields for update_policy, and errors for what the panel itself cannot read."""
     errors: dict[str, str] = {}
-    numbers: dict[str, int] = {}
+    numbers = dict.fromkeys(NUMBER_FIELDS, 0)
     for name in NUMBER_FIELDS:
         try:
             numbers[name] = int(form.get(name, ""))
@@ -72,22 +73,17 @@ def _parse(form: dict[str, str]) -> tuple[dict[str, str], PolicyFields]:
     methods = [METHOD_CHOICES[m] for m in form["allowed_methods"].split(",") if m in METHOD_CHOICES]
     if not methods:
         errors["allowed_methods"] = "Choose at least one method."
+    required = form.get("enforcement") == "required"
+    trusted = form.get("frequency") == "trusted_device"
     fields: PolicyFields = {
-        "enforcement": Enforcement.REQUIRED
-        if form.get("enforcement") == "required"
-        else Enforcement.OPTIONAL,
-        "frequency": Frequency.TRUSTED_DEVICE
-        if form.get("frequency") == "trusted_device"
-        else Frequency.EVERY_LOGIN,
+        "enforcement": Enforcement.REQUIRED if required else Enforcement.OPTIONAL,
+        "frequency": Frequency.TRUSTED_DEVICE if trusted else Frequency.EVERY_LOGIN,
+        "trusted_device_days": numbers["trusted_device_days"],
+        "max_attempts": numbers["max_attempts"],
+        "warn_after_failures": numbers["warn_after_failures"],
+        "lockout_seconds": numbers["lockout_seconds"],
         "warning_text": form.get("warning_text", "").strip(),
+        "email_code_ttl_seconds": numbers["email_code_ttl_seconds"],
         "allowed_methods": methods,
     }
-    if not errors:
-        fields.update(
-            trusted_device_days=numbers["trusted_device_days"],
-            max_attempts=numbers["max_attempts"],
-            warn_after_failures=numbers["warn_after_failures"],
-            lockout_seconds=numbers["lockout_seconds"],
-            email_code_ttl_seconds=numbers["email_code_ttl_seconds"],
-        )
     return errors, fields

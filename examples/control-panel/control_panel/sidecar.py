@@ -61,7 +61,11 @@ class TwofaServer:
 
 def _toml(table: dict[str, dict[str, str | int] | str | int]) -> str:
     """A two-level TOML document (JSON strings are valid TOML basic strings)."""
-    top = [f"{key} = {json.dumps(value)}" for key, value in table.items() if not isinstance(value, dict)]
+    top = [
+        f"{key} = {json.dumps(value)}"
+        for key, value in table.items()
+        if not isinstance(value, dict)
+    ]
     lines = [*top]
     for name, section in table.items():
         if isinstance(section, dict):
@@ -149,14 +153,17 @@ def _wait_until_serving(server: TwofaServer) -> None:
     with TwoFactorClient(server.target, timeout=1.0) as client:
         while True:
             if server.process.poll() is not None:
-                raise RuntimeError(f"twofa exited before serving; see {server.log_path}:\n"
-                                   + server.log_path.read_text(errors="replace")[-2000:])
+                raise RuntimeError(
+                    f"twofa exited before serving; see {server.log_path}:\n"
+                    + server.log_path.read_text(errors="replace")[-2000:]
+                )
             try:
                 if client.health_check():
                     return
             except TwoFactorError:
                 pass  # not listening yet
             if time.monotonic() > deadline:
-                raise RuntimeError(f"twofa is not serving after {READY_SECONDS:.0f} s; "
-                                   f"see {server.log_path}")
+                raise RuntimeError(
+                    f"twofa is not serving after {READY_SECONDS:.0f} s; see {server.log_path}"
+                )
             time.sleep(0.1)

@@ -31,14 +31,15 @@ def settings() -> ResponseReturnValue:
     user, twofa = current_user(), panel().twofa
     status = twofa.get_user_status(user.tenant_id, user.twofa_user_id)
     policy = twofa.get_policy(user.tenant_id).policy
+    # A policy may allow only one method; an empty list means both.
+    allowed = policy.allowed_methods or (Method.EMAIL, Method.AUTHENTICATOR_APP)
     return render_template(
         "settings_2fa.html",
         status=status,
         email=status.method(Method.EMAIL),
         app=status.method(Method.AUTHENTICATOR_APP),
-        # A policy may allow only one method ("empty" means both).
-        email_allowed=not policy.allowed_methods or Method.EMAIL in policy.allowed_methods,
-        app_allowed=not policy.allowed_methods or Method.AUTHENTICATOR_APP in policy.allowed_methods,
+        email_allowed=Method.EMAIL in allowed,
+        app_allowed=Method.AUTHENTICATOR_APP in allowed,
         policy=policy,
         devices=twofa.list_trusted_devices(user.tenant_id, user.twofa_user_id),
         MethodState=MethodState,
@@ -70,7 +71,8 @@ def _send_setup_code(address: str) -> str:
     except InvalidArgument:
         return "Enter an email address like name@example.com."
     except ResourceExhausted as busy:  # resend cooldown: RetryInfo says how long
-        return f"A code was sent recently. You can ask for a new one in {wait_text(busy.retry_after)}."
+        wait = wait_text(busy.retry_after)
+        return f"A code was sent recently. You can ask for a new one in {wait}."
     except FailedPrecondition:
         return "Your workspace's 2FA policy does not allow email codes."
     session["email_setup_address"] = address  # for "send a new code"; not a secret
@@ -210,8 +212,10 @@ def turn_off(slug: str) -> ResponseReturnValue:
         return render_template("turn_off.html", slug=slug, name=name, error=error), 400
     result = panel().twofa.disable_method(user.tenant_id, user.twofa_user_id, method)
     if not result.status.enrolled:
-        flash(f"{name}: off. Two-factor authentication is off; your backup codes were deleted.",
-              "success")
+        flash(
+            f"{name}: off. Two-factor authentication is off; your backup codes were deleted.",
+            "success",
+        )
     else:
         flash(f"{name}: off.", "success")
     return redirect(url_for("two_factor.settings"))
@@ -228,6 +232,8 @@ def forget_devices() -> ResponseReturnValue:
     count = panel().twofa.revoke_trusted_devices(
         user.tenant_id, user.twofa_user_id, device_id=device_id, all=not device_id
     )
-    flash(f"Forgot {count} browser{'s' if count != 1 else ''}: they will ask for a code again.",
-          "success")
+    flash(
+        f"Forgot {count} browser{'s' if count != 1 else ''}: they will ask for a code again.",
+        "success",
+    )
     return redirect(url_for("two_factor.settings"))

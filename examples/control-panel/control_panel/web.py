@@ -162,7 +162,13 @@ def forget_browser(response: Response) -> None:
     response.delete_cookie(DEVICE_COOKIE, path="/login", httponly=True, samesite="Lax")
 
 
-_BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+# The first match wins: Edge's agent also says Chrome, Chrome's also says Safari.
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
 _SYSTEMS = (
     ("Android", "Android"),
     ("iPhone", "iOS"),
