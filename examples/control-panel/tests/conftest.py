@@ -6,6 +6,7 @@ Environment:
     TWOFA_REQUIRE_BROWSER=1      a missing Chromium or Playwright fails instead of skipping
     TWOFA_ARTIFACTS=DIR          where screenshots go (default: a new temporary directory)
     TWOFA_UPDATE_SCREENSHOTS=1   also refresh the committed copies in ../screenshots/
+    TWOFA_CHROMIUM=PATH          another Chromium binary (default /usr/bin/chromium)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from twofa_client import TwoFactorClient
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("TWOFA_CHROMIUM") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
