@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from twofa_client import (
+    FailedPrecondition,
     LoginDecision,
     LoginReason,
     Method,
@@ -151,13 +152,16 @@ def verify() -> ResponseReturnValue:
         flash("That took too long. Sign in again.", "warning")
         return redirect(url_for("login.sign_in"))
     remember = request.form.get("remember") == "yes"
-    answer = panel().twofa.verify_code(
-        user.tenant_id,
-        user.twofa_user_id,
-        typed_code(),  # app, email or backup code: twofa tells them apart by their shape
-        remember_device=remember,
-        device_label=browser_label(request.headers.get("User-Agent", "")),
-    )
+    try:
+        answer = panel().twofa.verify_code(
+            user.tenant_id,
+            user.twofa_user_id,
+            typed_code(),  # app, email or backup code: twofa tells them apart by their shape
+            remember_device=remember,
+            device_label=browser_label(request.headers.get("User-Agent", "")),
+        )
+    except FailedPrecondition:  # 2FA was turned off meanwhile: decide this login again
+        return _after_password(user)
     if answer.result is VerifyResult.ACCEPTED:
         start_session(user)
         response = redirect(url_for("two_factor.settings"))

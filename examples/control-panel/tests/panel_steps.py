@@ -14,7 +14,7 @@ import re
 import struct
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from control_panel.mail_catcher import CaughtMessage, read_messages
 
@@ -85,11 +85,22 @@ def backup_codes_in(text: str) -> list[str]:
 # ------------------------------------------------------------------ pages
 
 
+def press(page: Page, name: str, role: Literal["button", "link"] = "button") -> None:
+    """Clicks a button or link that loads a page, and waits until that page has loaded."""
+    page.get_by_role(role, name=name, exact=True).click()
+    page.wait_for_load_state()
+
+
+def expect_notice(page: Page, text: str) -> None:
+    """Waits for a flash message or notice holding `text` (fails after the timeout)."""
+    page.locator(".notice", has_text=text).first.wait_for()
+
+
 def sign_up(page: Page, email: str) -> None:
     page.goto("/signup")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    press(page, "Create account")
     page.get_by_role("heading", name="Two-Factor Authentication", level=1).wait_for()
 
 
@@ -98,17 +109,18 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.goto("/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    press(page, "Sign in")
 
 
 def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
+    press(page, "Sign out")
     page.get_by_role("heading", name="Sign in", level=1).wait_for()
 
 
 def enter_code(page: Page, code: str, label: str = "Authentication code") -> None:
     page.get_by_label(label).fill(code)
-    page.get_by_label(label).press("Enter")
+    page.get_by_label(label).press("Enter")  # submits the form, as a person would
+    page.wait_for_load_state()
 
 
 def secret_on_page(page: Page) -> str:
@@ -124,7 +136,7 @@ def shown_backup_codes(page: Page) -> list[str]:
 def begin_app_setup(page: Page) -> str:
     """From the 2FA settings page to the QR code; returns the secret shown."""
     page.goto("/settings/2fa")
-    page.get_by_role("button", name="Set up authenticator app").click()
+    press(page, "Set up authenticator app")
     page.get_by_role("heading", name="Set up the authenticator app").wait_for()
     return secret_on_page(page)
 
@@ -134,20 +146,20 @@ def enable_app(page: Page) -> tuple[str, list[str]]:
     secret = begin_app_setup(page)
     enter_code(page, totp(secret), label="Code from the app")
     codes = shown_backup_codes(page)
-    page.get_by_role("link", name="I have saved them").click()
+    press(page, "I have saved them", role="link")
     return secret, codes
 
 
 def enable_email(page: Page, mail: Path, address: str) -> list[str]:
     """Sets email codes up with the code from the catcher; returns the backup codes."""
     page.goto("/settings/2fa")
-    page.get_by_role("link", name="Set up email").click()
+    press(page, "Set up email", role="link")
     page.get_by_label("Email address for codes").fill(address)
-    page.get_by_role("button", name="Send the code").click()
+    press(page, "Send the code")
     message = wait_for_mail(mail, address, "Confirm your email address")
     enter_code(page, code_in(message.text), label="Code from the email")
     codes = shown_backup_codes(page)
-    page.get_by_role("link", name="I have saved them").click()
+    press(page, "I have saved them", role="link")
     return codes
 
 

@@ -29,8 +29,10 @@ from panel_steps import (
     enable_app,
     enable_email,
     enter_code,
+    expect_notice,
     field_error,
     other_code,
+    press,
     secret_on_page,
     shown_backup_codes,
     sign_in,
@@ -61,10 +63,6 @@ def heading(page: Page, name: str) -> None:
 def card(page: Page, title: str) -> Locator:
     """The settings card whose heading is `title`."""
     return page.locator(".card").filter(has=page.get_by_role("heading", name=title, exact=True))
-
-
-def notice(page: Page) -> str:
-    return " ".join(page.locator(".notice").all_inner_texts())
 
 
 @dataclass
@@ -105,13 +103,13 @@ def test_sign_up_then_sign_in_without_2fa(page: Page, shoot: Shoot) -> None:
     page.goto("/signup")
     page.get_by_label("Email address").fill("ada@example.com")
     page.get_by_label("Password").fill("short")
-    page.get_by_role("button", name="Create account").click()
+    press(page, "Create account")
     assert field_error(page, "Password") == "Use at least 12 characters."
     assert page.get_by_role("alert").filter(has_text="There is a problem").is_visible()
     shoot(page, "sign-up-error")
 
     sign_up(page, "ada@example.com")
-    assert "Your account is ready" in notice(page)
+    expect_notice(page, "Your account is ready")
     for method in ("Email", "Authenticator app"):
         assert card(page, method).locator(".badge").inner_text() == "Off"
     assert "Two-factor authentication is off" in page.locator(".lead").inner_text()
@@ -133,17 +131,17 @@ def test_email_set_up_with_the_code_from_the_mailbox(
     page: Page, stack: Stack, shoot: Shoot
 ) -> None:
     sign_up(page, "annie@example.com")
-    page.get_by_role("link", name="Set up email").click()
+    press(page, "Set up email", role="link")
     heading(page, "Set up email codes")
     assert page.get_by_label("Email address for codes").input_value() == "annie@example.com"
     shoot(page, "email-set-up")
-    page.get_by_role("button", name="Send the code").click()
+    press(page, "Send the code")
     heading(page, "Enter the Authentication Code")
-    assert "We sent a six-digit code to a***@example.com" in notice(page)
+    expect_notice(page, "We sent a six-digit code to a***@example.com")
 
     # Read the code the way a person does: in the mailbox (the SMTP catcher's page).
     wait_for_mail(stack.mail, "annie@example.com", SETUP_MAIL)
-    page.get_by_role("link", name="Mailbox").click()
+    press(page, "Mailbox demo", role="link")
     heading(page, "Mailbox demo")
     newest = page.locator("article.mail").first
     assert "annie@example.com" in newest.inner_text()
@@ -162,7 +160,7 @@ def test_email_set_up_with_the_code_from_the_mailbox(
     mailed = backup_codes_in(wait_for_mail(stack.mail, "annie@example.com", BACKUP_MAIL).text)
     assert mailed == codes
     shoot(page, "backup-codes")
-    page.get_by_role("link", name="I have saved them").click()
+    press(page, "I have saved them", role="link")
     assert not any(c in page.content() for c in codes)  # never shown again
     assert card(page, "Email").locator(".badge").inner_text() == "On"
     assert "a***@example.com" in card(page, "Email").inner_text()  # twofa's masked address
@@ -174,21 +172,21 @@ def test_email_set_up_with_the_code_from_the_mailbox(
     sign_out(page)
     sign_in(page, "annie@example.com")
     heading(page, "Enter the Authentication Code")
-    page.get_by_role("button", name="Email me a code").click()
-    assert "You can ask for a new one in" in notice(page)
-    assert "seconds" in notice(page)
+    press(page, "Email me a code")
+    expect_notice(page, "You can ask for a new one in")
+    expect_notice(page, "seconds")
     shoot(page, "login-email-cooldown")
 
     # A backup code instead: it works once.
     enter_code(page, codes[0])
     heading(page, "Two-Factor Authentication")
-    assert "You used a backup code: 9 left" in notice(page)
+    expect_notice(page, "You used a backup code: 9 left")
     sign_out(page)
     sign_in(page, "annie@example.com")
     enter_code(page, codes[0])
     assert field_error(page, "Authentication code") == "That code did not work. 4 attempts left."
     enter_code(page, codes[1].lower().replace("-", ""))  # any case, dashes optional
-    assert "You used a backup code: 8 left" in notice(page)
+    expect_notice(page, "You used a backup code: 8 left")
 
     assert_never_logged(stack, code, *codes)
 
@@ -214,7 +212,7 @@ def test_authenticator_app_set_up_sign_in_and_new_backup_codes(
     codes = shown_backup_codes(page)
     # Email codes are off, so the backup codes went to the account's address (notify_email).
     assert backup_codes_in(wait_for_mail(stack.mail, "alan@example.com", BACKUP_MAIL).text) == codes
-    page.get_by_role("link", name="I have saved them").click()
+    press(page, "I have saved them", role="link")
     assert card(page, "Authenticator app").locator(".badge").inner_text() == "On"
     shoot(page, "settings-app-on")
 
@@ -228,20 +226,20 @@ def test_authenticator_app_set_up_sign_in_and_new_backup_codes(
 
     # New backup codes: shown once, emailed, and the old set stops working.
     before = count_mail(stack.mail, "alan@example.com", BACKUP_MAIL)
-    page.get_by_role("button", name="Create new codes").click()
+    press(page, "Create new codes")
     fresh = shown_backup_codes(page)
     assert set(fresh).isdisjoint(codes)
-    assert "New backup codes are ready" in notice(page)
+    expect_notice(page, "New backup codes are ready")
     mail = wait_for_mail(stack.mail, "alan@example.com", BACKUP_MAIL, seen=before)
     assert backup_codes_in(mail.text) == fresh
     shoot(page, "backup-codes-new")
-    page.get_by_role("link", name="I have saved them").click()
+    press(page, "I have saved them", role="link")
     sign_out(page)
     sign_in(page, "alan@example.com")
     enter_code(page, codes[2])
     assert field_error(page, "Authentication code") == "That code did not work. 4 attempts left."
     enter_code(page, fresh[0])
-    assert "You used a backup code: 9 left" in notice(page)
+    expect_notice(page, "You used a backup code: 9 left")
 
     assert_never_logged(stack, secret, *codes, *fresh)
 
@@ -250,14 +248,14 @@ def test_reset_then_turn_off_the_app(page: Page, stack: Stack, shoot: Shoot) -> 
     sign_up(page, "barbara@example.com")
     old_secret, _ = enable_app(page)
 
-    page.get_by_role("button", name="Reset authenticator app").click()
-    assert "The current one keeps working until" in notice(page)
+    press(page, "Reset authenticator app")
+    expect_notice(page, "The current one keeps working until")
     new_secret = secret_on_page(page)
     assert new_secret != old_secret
     shoot(page, "app-reset")
     enter_code(page, totp(new_secret), label="Code from the app")
     heading(page, "Two-Factor Authentication")
-    assert "Authenticator app: on." in notice(page)  # not the first method: no new codes
+    expect_notice(page, "Authenticator app: on.")  # not the first method: no new codes
 
     sign_out(page)
     sign_in(page, "barbara@example.com")
@@ -266,16 +264,16 @@ def test_reset_then_turn_off_the_app(page: Page, stack: Stack, shoot: Shoot) -> 
     enter_code(page, totp(new_secret, offset_steps=1))
     heading(page, "Two-Factor Authentication")
 
-    page.get_by_role("link", name="Turn off authenticator app").click()
+    press(page, "Turn off authenticator app", role="link")
     heading(page, "Turn off authenticator app?")
     shoot(page, "turn-off")
     page.get_by_label("Your password").fill("not the password")
-    page.get_by_role("button", name="Turn off").click()
+    press(page, "Turn off")
     assert field_error(page, "Your password") == "That password is not right."
     page.get_by_label("Your password").fill("a long enough password")
-    page.get_by_role("button", name="Turn off").click()
+    press(page, "Turn off")
     heading(page, "Two-Factor Authentication")
-    assert "your backup codes were deleted" in notice(page)
+    expect_notice(page, "your backup codes were deleted")
     assert "Two-factor authentication is off" in page.locator(".lead").inner_text()
     shoot(page, "settings-turned-off")
 
@@ -329,14 +327,14 @@ def test_policy_trusted_browser_skips_the_code_until_cookies_are_cleared(
 ) -> None:
     sign_up(page, "katherine@example.com")
     secret, backup_codes = enable_app(page)
-    page.get_by_role("link", name="2FA Policy").click()
+    press(page, "2FA Policy", role="link")
     heading(page, "2FA Policy")
     assert page.get_by_label("Every login").is_checked()
     shoot(page, "policy")
 
     # twofa checks the values: its field violation appears next to the field.
     page.get_by_label("Show the warning from this failure on").fill("6")
-    page.get_by_role("button", name="Save policy").click()
+    press(page, "Save policy")
     assert field_error(page, "Show the warning from this failure on") == (
         "Not accepted: the value is 6; allowed: 1 to max_attempts (5)."
     )
@@ -344,8 +342,8 @@ def test_policy_trusted_browser_skips_the_code_until_cookies_are_cleared(
     page.get_by_label("Show the warning from this failure on").fill("3")
     page.get_by_label("Skip on a trusted device or browser").check()
     page.get_by_label("Days a browser stays trusted").fill("14")
-    page.get_by_role("button", name="Save policy").click()
-    assert "The 2FA policy is saved" in notice(page)
+    press(page, "Save policy")
+    expect_notice(page, "The 2FA policy is saved")
     assert page.get_by_label("Skip on a trusted device or browser").is_checked()
 
     sign_out(page)
@@ -371,7 +369,7 @@ def test_policy_trusted_browser_skips_the_code_until_cookies_are_cleared(
     sign_out(page)
     sign_in(page, "katherine@example.com")
     heading(page, "Two-Factor Authentication")  # no code: the browser is trusted
-    assert "This browser is trusted" in notice(page)
+    expect_notice(page, "This browser is trusted")
     shoot(page, "sign-in-trusted-browser")
 
     sign_out(page)
@@ -384,8 +382,8 @@ def test_policy_trusted_browser_skips_the_code_until_cookies_are_cleared(
     page.get_by_label("Don't ask again on this browser for 14 days").check()
     enter_code(page, backup_codes[0])
     assert page.locator("table tbody tr").count() == 2
-    page.get_by_role("button", name="Forget all browsers").click()
-    assert "Forgot 2 browsers" in notice(page)
+    press(page, "Forget all browsers")
+    expect_notice(page, "Forgot 2 browsers")
     sign_out(page)
     sign_in(page, "katherine@example.com")
     heading(page, "Enter the Authentication Code")
@@ -417,13 +415,13 @@ def test_required_policy_sends_a_user_without_2fa_to_set_up(page: Page, shoot: S
     sign_up(page, "margaret@example.com")
     page.goto("/security/policy")
     page.get_by_label("Required: users without 2FA must set it up when they sign in").check()
-    page.get_by_role("button", name="Save policy").click()
-    assert "The 2FA policy is saved" in notice(page)
+    press(page, "Save policy")
+    expect_notice(page, "The 2FA policy is saved")
 
     sign_out(page)
     sign_in(page, "margaret@example.com")
     heading(page, "Two-Factor Authentication")
-    assert "Your workspace requires two-factor authentication" in notice(page)
+    expect_notice(page, "Your workspace requires two-factor authentication")
     shoot(page, "enrollment-required")
     page.goto("/security/policy")
     heading(page, "Two-Factor Authentication")  # the rest of the panel waits
@@ -479,8 +477,8 @@ def test_sign_in_with_an_emailed_code(
     sign_in(page, user.address)
     heading(page, "Enter the Authentication Code")
     before = count_mail(stack.mail, user.address, LOGIN_MAIL)
-    page.get_by_role("button", name="Email me a code").click()
-    assert "We emailed a code to g***@example.com" in notice(page)
+    press(page, "Email me a code")
+    expect_notice(page, "We emailed a code to g***@example.com")
     shoot(page, "login-email-sent")
     code = code_in(wait_for_mail(stack.mail, user.address, LOGIN_MAIL, seen=before).text)
     enter_code(page, code)
@@ -498,19 +496,19 @@ def test_reset_then_turn_off_email(
     heading(page, "Two-Factor Authentication")
     user.wait_for_cooldown()
 
-    page.get_by_role("link", name="Reset email").click()
+    press(page, "Reset email", role="link")
     page.get_by_label("Email address for codes").fill("hedy.lamarr@example.org")
-    page.get_by_role("button", name="Send the code").click()
+    press(page, "Send the code")
     code = code_in(wait_for_mail(stack.mail, "hedy.lamarr@example.org", SETUP_MAIL).text)
     enter_code(page, code, label="Code from the email")
     heading(page, "Two-Factor Authentication")
-    assert "Email codes: on." in notice(page)
+    expect_notice(page, "Email codes: on.")
     assert "h***@example.org" in card(page, "Email").inner_text()
 
-    page.get_by_role("link", name="Turn off email").click()
+    press(page, "Turn off email", role="link")
     page.get_by_label("Your password").fill("a long enough password")
-    page.get_by_role("button", name="Turn off").click()
-    assert "Two-factor authentication is off" in notice(page)
+    press(page, "Turn off")
+    expect_notice(page, "Two-factor authentication is off")
 
 
 def backup_code_of(stack: Stack, address: str) -> str:
