@@ -4,7 +4,7 @@ through Playwright (one browser for the session, a fresh context for each test).
 
 Environment:
     TWOFA_REQUIRE_BROWSER=1      a missing Chromium or Playwright fails instead of skipping
-    TWOFA_ARTIFACTS=DIR          where screenshots go (default: a new temporary directory)
+    TWOFA_ARTIFACTS=DIR          where screenshots go (default: $TMPDIR/twofa-panel-screenshots)
     TWOFA_UPDATE_SCREENSHOTS=1   also refresh the committed copies in ../screenshots/
     TWOFA_CHROMIUM=PATH          another Chromium binary (default /usr/bin/chromium)
 """
@@ -140,7 +140,9 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
 @pytest.fixture(scope="session")
 def shoot() -> Shoot:
     """shoot(page, "name") saves name.png (the whole page) for people to look at."""
-    artifacts = Path(os.environ.get("TWOFA_ARTIFACTS") or tempfile.mkdtemp(prefix="twofa-shots-"))
+    # The default is one fixed folder, overwritten by each run, so that runs do not pile up.
+    default = Path(tempfile.gettempdir()) / "twofa-panel-screenshots"
+    artifacts = Path(os.environ.get("TWOFA_ARTIFACTS") or default)
     artifacts.mkdir(parents=True, exist_ok=True)
     update = os.environ.get("TWOFA_UPDATE_SCREENSHOTS") == "1"
 
