@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./data
 GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), '_proto'))")
 
-.PHONY: run test lint proto proto-check buf-lint buf-gen-check buf-breaking node-client bench docs install install-dev clean
+.PHONY: run test lint proto proto-check buf-lint buf-gen-check buf-breaking node-client bench docs install install-dev demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml clients/python/pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e './clients/python' -e '.[dev]'
+	$(BIN)/pip install --quiet -e './clients/python' -e '.[dev,panel]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,13 +30,21 @@ run: install
 	fi
 	$(BIN)/twofa serve --data-dir $(DATA_DIR)
 
+# loadgroup: the control panel's browser tests share one worker (and one browser).
 test: install-dev
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy server clients/python/twofa_client tests bench tools
+	$(BIN)/mypy server clients/python/twofa_client tests bench tools \
+	  examples/control-panel/control_panel examples/control-panel/tests examples/control-panel/demo.py
+
+# twofa, an SMTP catcher and the control panel (examples/control-panel); Ctrl-C stops all three.
+DEMO_DIR ?= ./demo-data
+DEMO_PORT ?= 8000
+demo: install-dev
+	$(BIN)/python examples/control-panel/demo.py --data-dir $(DEMO_DIR) --port $(DEMO_PORT)
 
 # Generated code is checked in; `make proto-check` (run by CI) fails if it is stale.
 proto: install-dev
