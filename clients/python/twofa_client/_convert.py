@@ -142,6 +142,7 @@ def setup_confirmation(
         locked_until=optional_timestamp(msg, "locked_until"),
         warning=msg.warning,
         backup_codes=tuple(msg.backup_codes),
+        replayed=msg.replayed,
     )
 
 
@@ -159,6 +160,7 @@ def verification(msg: pb.VerifyCodeResponse) -> Verification:
         device_token=msg.device_token or None,
         device_token_expires_at=optional_timestamp(msg, "device_token_expires_at"),
         device_token_status=enum_from_pb(DeviceTokenStatus, msg.device_token_status),
+        replayed=msg.replayed,
     )
 
 

@@ -176,13 +176,19 @@ class TwoFactorClient:
         code: str,
         *,
         notify_email: str = "",
+        idempotency_key: str = "",
         timeout: float | None = None,
     ) -> SetupConfirmation:
         """Confirm the pending app with a code it shows (a wrong code is a verdict, not an error);
         raises FailedPrecondition when no set-up is pending, or another TwoFactorError.
+        With ``idempotency_key``, a retry of the same code gets the first answer (``replayed``).
         """
         req = pb.ConfirmAuthenticatorSetupRequest(
-            tenant_id=tenant_id, user_id=user_id, code=code, notify_email=notify_email
+            tenant_id=tenant_id,
+            user_id=user_id,
+            code=code,
+            notify_email=notify_email,
+            idempotency_key=idempotency_key,
         )
         return cv.setup_confirmation(self._call(self._stub.ConfirmAuthenticatorSetup, req, timeout))
 
@@ -196,12 +202,21 @@ class TwoFactorClient:
         return cv.email_setup(self._call(self._stub.BeginEmailSetup, req, timeout))
 
     def confirm_email_setup(
-        self, tenant_id: str, user_id: str, code: str, *, timeout: float | None = None
+        self,
+        tenant_id: str,
+        user_id: str,
+        code: str,
+        *,
+        idempotency_key: str = "",
+        timeout: float | None = None,
     ) -> SetupConfirmation:
         """Confirm the pending email address with the emailed code (a wrong code is a verdict);
         raises FailedPrecondition when no set-up is pending, or another TwoFactorError.
+        With ``idempotency_key``, a retry of the same code gets the first answer (``replayed``).
         """
-        req = pb.ConfirmEmailSetupRequest(tenant_id=tenant_id, user_id=user_id, code=code)
+        req = pb.ConfirmEmailSetupRequest(
+            tenant_id=tenant_id, user_id=user_id, code=code, idempotency_key=idempotency_key
+        )
         return cv.setup_confirmation(self._call(self._stub.ConfirmEmailSetup, req, timeout))
 
     def disable_method(
@@ -251,10 +266,13 @@ class TwoFactorClient:
         method: Method = Method.UNSPECIFIED,
         remember_device: bool = False,
         device_label: str = "",
+        idempotency_key: str = "",
         timeout: float | None = None,
     ) -> Verification:
         """Check an app, email or backup code and return the verdict (a wrong code is not an
         error); raises FailedPrecondition when the user has no method, or another TwoFactorError.
+        With ``idempotency_key`` (e.g. a UUID per submission), a retry of the same code within
+        five minutes gets the first answer (``replayed``) and counts no second attempt.
         """
         req = pb.VerifyCodeRequest(
             tenant_id=tenant_id,
@@ -263,6 +281,7 @@ class TwoFactorClient:
             method=cv.method_to_pb(method),
             remember_device=remember_device,
             device_label=device_label,
+            idempotency_key=idempotency_key,
         )
         return cv.verification(self._call(self._stub.VerifyCode, req, timeout))
 

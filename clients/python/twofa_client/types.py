@@ -130,6 +130,8 @@ class DeviceTokenStatus(enum.Enum):
     ISSUED = 1
     POLICY_EVERY_LOGIN = 2
     CODE_NOT_ACCEPTED = 3
+    ALREADY_ISSUED = 4
+    """A replayed answer (same idempotency key): the first call got the token."""
 
 
 # ---------------------------------------------------------------------- messages
@@ -252,6 +254,8 @@ class SetupConfirmation(Verdict):
     """The answer to a set-up confirmation; backup codes when this was the first method."""
 
     backup_codes: tuple[str, ...]
+    replayed: bool = False
+    """The answer to an earlier call with the same idempotency key; nothing changed now."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,6 +267,8 @@ class Verification(Verdict):
     device_token: str | None
     device_token_expires_at: datetime | None
     device_token_status: DeviceTokenStatus
+    replayed: bool = False
+    """The answer to an earlier call with the same idempotency key; nothing changed now."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -66,12 +66,13 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     ) -> pb.ConfirmAuthenticatorSetupResponse:
         confirmation = await self._run.run(
             self._service.confirm_authenticator_setup(
-                user_ref(request), request.code, request.notify_email
+                user_ref(request), request.code, request.notify_email, request.idempotency_key
             )
         )
         return pb.ConfirmAuthenticatorSetupResponse(
             **verdict_fields(confirmation.verdict),
             backup_codes=confirmation.backup_codes,
+            replayed=confirmation.replayed,
         )
 
     async def BeginEmailSetup(
@@ -92,10 +93,14 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         self, request: pb.ConfirmEmailSetupRequest, context: Context
     ) -> pb.ConfirmEmailSetupResponse:
         confirmation = await self._run.run(
-            self._service.confirm_email_setup(user_ref(request), request.code)
+            self._service.confirm_email_setup(
+                user_ref(request), request.code, request.idempotency_key
+            )
         )
         return pb.ConfirmEmailSetupResponse(
-            **verdict_fields(confirmation.verdict), backup_codes=confirmation.backup_codes
+            **verdict_fields(confirmation.verdict),
+            backup_codes=confirmation.backup_codes,
+            replayed=confirmation.replayed,
         )
 
     async def SendLoginCode(
@@ -118,6 +123,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
                 method_from_pb(request.method),
                 request.remember_device,
                 request.device_label,
+                request.idempotency_key,
             )
         )
         return pb.VerifyCodeResponse(
@@ -127,6 +133,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             device_token=verification.device_token,
             device_token_expires_at=timestamp(verification.device_token_expires_at),
             device_token_status=enum_number(verification.device_token_status),
+            replayed=verification.replayed,
         )
 
     async def EvaluateLogin(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import attempts, authenticator, email, otp
+from collections.abc import Callable
+
+from . import attempts, authenticator, email, otp, replays
 from .codes import CodeShape, email_code_digest, new_email_code, read_code
 from .context import (
     UseCaseContext,
@@ -22,6 +24,7 @@ from .models import (
     Mail,
     MailKind,
     Method,
+    Replay,
     SetupConfirmation,
     UserRef,
     UserState,
@@ -49,6 +52,25 @@ def _user_event(kind: EventType, user: UserRef, reason: str = "") -> Event:
 def _begun(user: UserRef, method: Method, is_reset: bool) -> Event:
     reason = "reset" if is_reset else ""
     return Event(EventType.SETUP_BEGUN, user.tenant_id, user.user_id, method, reason=reason)
+
+
+def _replayed(replay: Replay, now: float) -> SetupConfirmation:
+    return SetupConfirmation(replays.verdict_now(replay, now), replayed=True)
+
+
+def _replay_from_read(
+    user: UserRef, idempotency: replays.Idempotency | None, now: float
+) -> Callable[[Transaction], Done[SetupConfirmation] | None] | None:
+    """A retry's answer from a read, without a write (None: the work has no key)."""
+    if idempotency is None:
+        return None
+
+    def read(tx: Transaction) -> Done[SetupConfirmation] | None:
+        state = tx.get_user(user)
+        replay = replays.find(state.replays, idempotency, now) if state is not None else None
+        return None if replay is None else Done(_replayed(replay, now))
+
+    return read
 
 
 def _no_pending_setup(method: Method) -> FailedPrecondition:
@@ -110,27 +132,35 @@ class EnrollmentUseCases(UseCaseContext):
         return Work(run, user)
 
     def confirm_authenticator_setup(
-        self, user: UserRef, code: str, notify_email: str = ""
+        self, user: UserRef, code: str, notify_email: str = "", idempotency_key: str = ""
     ) -> Work[SetupConfirmation]:
         """Enables the pending TOTP secret if `code` is right; the code's step counts as used.
 
         Args:
             notify_email: where backup codes go when this is the first method and
                 email is not enabled (optional).
+            idempotency_key: makes a retry of this submission safe (core/replays.py).
         """
         violations = Violations()
         check_user(violations, user)
         check_code(violations, code)
         check_email(violations, "notify_email", notify_email, required=False)
+        replays.check_key(violations, idempotency_key)
         violations.raise_if_any()
         typed = read_code(code)
         now = self._clock.now()
         method = Method.AUTHENTICATOR_APP
+        idempotency = replays.of_request(
+            self._hasher, user, idempotency_key, "confirm:app", typed.text
+        )
 
         def run(tx: Transaction) -> Done[SetupConfirmation]:
             policy = self._policy(tx, user.tenant_id)
             require_allowed(policy, method)
             state = tx.get_user(user) or UserState()
+            replay = replays.find(state.replays, idempotency, now)
+            if replay is not None:
+                return Done(_replayed(replay, now))
             if not state.authenticator.pending_live(now):
                 raise _no_pending_setup(method)
             enabled_before = state.enabled_methods()
@@ -140,9 +170,11 @@ class EnrollmentUseCases(UseCaseContext):
                 if typed.shape is CodeShape.SIX_DIGITS:
                     reason = authenticator.confirm_setup(state.authenticator, typed.text, now)
                 verdict = record_attempt(state, policy, now, method, reason)
+            if idempotency is not None:
+                replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
             return self._confirmed(tx, user, state, verdict, enabled_before, notify_email)
 
-        return Work(run, user)
+        return Work(run, user, answer_from_read=_replay_from_read(user, idempotency, now))
 
     # --- email -----------------------------------------------------------------------
 
@@ -187,21 +219,34 @@ class EnrollmentUseCases(UseCaseContext):
 
         return Work(run, user)
 
-    def confirm_email_setup(self, user: UserRef, code: str) -> Work[SetupConfirmation]:
-        """Enables the pending address if `code` is the one sent to it."""
+    def confirm_email_setup(
+        self, user: UserRef, code: str, idempotency_key: str = ""
+    ) -> Work[SetupConfirmation]:
+        """Enables the pending address if `code` is the one sent to it.
+
+        Args:
+            idempotency_key: makes a retry of this submission safe (core/replays.py).
+        """
         violations = Violations()
         check_user(violations, user)
         check_code(violations, code)
+        replays.check_key(violations, idempotency_key)
         violations.raise_if_any()
         typed = read_code(code)
         digest = email_code_digest(self._hasher, user, typed.text)
         now = self._clock.now()
         method = Method.EMAIL
+        idempotency = replays.of_request(
+            self._hasher, user, idempotency_key, "confirm:email", typed.text
+        )
 
         def run(tx: Transaction) -> Done[SetupConfirmation]:
             policy = self._policy(tx, user.tenant_id)
             require_allowed(policy, method)
             state = tx.get_user(user) or UserState()
+            replay = replays.find(state.replays, idempotency, now)
+            if replay is not None:
+                return Done(_replayed(replay, now))
             if not state.email.pending_live(now):
                 raise _no_pending_setup(method)
             enabled_before = state.enabled_methods()
@@ -211,9 +256,11 @@ class EnrollmentUseCases(UseCaseContext):
                 if typed.shape is CodeShape.SIX_DIGITS:
                     reason = email.confirm_setup(state.email, digest, now)
                 verdict = record_attempt(state, policy, now, method, reason)
+            if idempotency is not None:
+                replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
             return self._confirmed(tx, user, state, verdict, enabled_before, "")
 
-        return Work(run, user)
+        return Work(run, user, answer_from_read=_replay_from_read(user, idempotency, now))
 
     # --- shared by both confirmations ---------------------------------------------------
 

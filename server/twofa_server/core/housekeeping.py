@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from . import attempts as budget
-from . import devices
+from . import devices, replays
 from .models import Attempts, Policy, UserState
 
 _HOUR = 3600
 
 
 def purge_expired(state: UserState, policy: Policy, now: float) -> bool:
-    """Removes the user's expired pending set-ups, email codes, send history and devices.
+    """Removes the user's expired pending set-ups, email codes, send history, devices and
+    kept answers for retries.
 
     Returns whether anything was removed. A user left with nothing is then
     deleted by the store.
@@ -23,8 +24,10 @@ def purge_expired(state: UserState, policy: Policy, now: float) -> bool:
         list(state.email.sent_at),
         len(state.devices),
         state.attempts,
+        len(state.replays),
     )
     app, mail = state.authenticator, state.email
+    replays.purge(state.replays, now)
     if app.pending_secret is not None and not app.pending_live(now):
         app.pending_secret, app.pending_expires_at = None, 0.0
     if mail.pending_address is not None and not mail.pending_live(now):
@@ -50,5 +53,6 @@ def purge_expired(state: UserState, policy: Policy, now: float) -> bool:
         mail.sent_at,
         len(state.devices),
         state.attempts,
+        len(state.replays),
     )
     return after != before

@@ -49,6 +49,7 @@ class DeviceTokenStatus(enum.Enum):
     ISSUED = 1
     POLICY_EVERY_LOGIN = 2
     CODE_NOT_ACCEPTED = 3
+    ALREADY_ISSUED = 4  # a replayed answer: the first call got the token
 
 
 class LoginDecision(enum.Enum):
@@ -197,6 +198,32 @@ class Attempts:
 
 
 @dataclass(slots=True)
+class Replay:
+    """The answer to a code sent with an idempotency key, kept a few minutes for its retries.
+
+    It holds nothing secret: a retry gets the verdict again, never a second device
+    token or the backup codes.
+
+    Attributes:
+        key_digest: keyed digest of the idempotency key, bound to the user.
+        request_digest: keyed digest of what was asked (which use case, which code).
+        expires_at: when a retry no longer gets this answer.
+        verdict: the first call's verdict.
+        backup_codes_remaining: as the first answer said.
+        device_token_status: as the first answer said.
+        device_token_expires_at: when the first call's device token expires, if issued.
+    """
+
+    key_digest: bytes
+    request_digest: bytes
+    expires_at: float
+    verdict: Verdict
+    backup_codes_remaining: int = 0
+    device_token_status: DeviceTokenStatus = DeviceTokenStatus.NOT_REQUESTED
+    device_token_expires_at: float | None = None
+
+
+@dataclass(slots=True)
 class UserState:
     """Everything twofa keeps about one user's second factor."""
 
@@ -206,6 +233,8 @@ class UserState:
     # Keyed digests of the unused backup codes.
     backup_codes: list[bytes] = field(default_factory=list)
     devices: list[TrustedDevice] = field(default_factory=list)
+    # Recent answers to codes sent with an idempotency key (replays.py).
+    replays: list[Replay] = field(default_factory=list)
 
     def enabled_methods(self) -> tuple[Method, ...]:
         enabled = []
@@ -308,6 +337,7 @@ class AuthenticatorSetup:
 class SetupConfirmation:
     verdict: Verdict
     backup_codes: tuple[str, ...] = ()
+    replayed: bool = False  # the answer to an earlier call with the same idempotency key
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +349,7 @@ class Verification:
     device_token_status: DeviceTokenStatus = DeviceTokenStatus.NOT_REQUESTED
     device_token: str = ""
     device_token_expires_at: float | None = None
+    replayed: bool = False  # the answer to an earlier call with the same idempotency key
 
 
 @dataclass(frozen=True, slots=True)

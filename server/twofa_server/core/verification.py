@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import attempts, authenticator, devices, email
+from . import attempts, authenticator, devices, email, replays
 from .codes import (
     CodeShape,
     TypedCode,
@@ -30,6 +30,7 @@ from .models import (
     MailKind,
     Method,
     Policy,
+    Replay,
     TrustedDevice,
     UserRef,
     UserState,
@@ -96,6 +97,7 @@ class VerificationUseCases(UseCaseContext):
         method: Method = Method.UNSPECIFIED,
         remember_device: bool = False,
         device_label: str = "",
+        idempotency_key: str = "",
     ) -> Work[Verification]:
         """Checks a code under the attempt budget; a wrong code is a verdict, not an error.
 
@@ -104,6 +106,7 @@ class VerificationUseCases(UseCaseContext):
             remember_device: issue a trusted-device token if the code is accepted
                 and the tenant's policy trusts devices.
             device_label: how the device shows in ListTrustedDevices.
+            idempotency_key: makes a retry of this submission safe (core/replays.py).
 
         Raises (from the work):
             FailedPrecondition: the user has no enabled method, or not the one named.
@@ -114,16 +117,25 @@ class VerificationUseCases(UseCaseContext):
         violations.check_text(
             "device_label", device_label, max_chars=MAX_DEVICE_LABEL_CHARS, required=False
         )
+        replays.check_key(violations, idempotency_key)
         violations.raise_if_any()
         typed = read_code(code)
         digest = self._code_digest(user, typed)
+        asked = f"verify:{method.name}:{int(remember_device)}"
+        idempotency = replays.of_request(self._hasher, user, idempotency_key, asked, typed.text)
         now = self._clock.now()
 
-        def while_locked(tx: Transaction) -> Done[Verification] | None:
-            # A locked-out user's codes are refused from a read: hammering costs no write.
+        def without_writing(tx: Transaction) -> Done[Verification] | None:
+            # A retry's answer, and a locked-out user's refusal, come from a read:
+            # neither counts an attempt, and hammering a locked user costs no write.
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user)
-            if state is None or attempts.locked_until(state.attempts, now) is None:
+            if state is None:
+                return None
+            replay = replays.find(state.replays, idempotency, now)
+            if replay is not None:
+                return Done(_replayed(replay, now))
+            if attempts.locked_until(state.attempts, now) is None:
                 return None
             candidates = _candidates(state, policy, method, typed)
             verdict = attempts.gate(state.attempts, now, policy, candidates[0])
@@ -141,6 +153,9 @@ class VerificationUseCases(UseCaseContext):
         def run(tx: Transaction) -> Done[Verification]:
             policy = self._policy(tx, user.tenant_id)
             state = tx.get_user(user) or UserState()
+            replay = replays.find(state.replays, idempotency, now)
+            if replay is not None:  # a retry that raced its first call
+                return Done(_replayed(replay, now))
             candidates = _candidates(state, policy, method, typed)
             verdict = attempts.gate(state.attempts, now, policy, candidates[0])
             if verdict is None:
@@ -164,11 +179,14 @@ class VerificationUseCases(UseCaseContext):
                 status, token, expires = self._remember(
                     state, user, policy, verdict, device_label, now, events
                 )
+            left = len(state.backup_codes)
+            if idempotency is not None:
+                kept = replays.new(idempotency, now, verdict, left, status, expires)
+                replays.remember(state.replays, kept, now)
             tx.put_user(user, state)
-            verification = Verification(verdict, len(state.backup_codes), status, token, expires)
-            return Done(verification, events)
+            return Done(Verification(verdict, left, status, token, expires), events)
 
-        return Work(run, user, answer_from_read=while_locked)
+        return Work(run, user, answer_from_read=without_writing)
 
     def _code_digest(self, user: UserRef, typed: TypedCode) -> bytes:
         """The keyed digest an email or backup code is stored as (computed before the
@@ -207,6 +225,16 @@ class VerificationUseCases(UseCaseContext):
         if evicted:
             events.append(devices_revoked(user, evicted, "evicted"))
         return DeviceTokenStatus.ISSUED, token, devices.expires_at(device, policy)
+
+
+def _replayed(replay: Replay, now: float) -> Verification:
+    return Verification(
+        replays.verdict_now(replay, now),
+        replay.backup_codes_remaining,
+        replays.token_status(replay),
+        device_token_expires_at=replay.device_token_expires_at,
+        replayed=True,
+    )
 
 
 def _candidates(

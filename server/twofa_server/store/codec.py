@@ -14,14 +14,20 @@ from google.protobuf.message import DecodeError
 from ..core.models import (
     Attempts,
     Authenticator,
+    DeviceTokenStatus,
     EmailCode,
     EmailMethod,
     Mail,
     MailKind,
+    Method,
     Policy,
     QueuedMail,
+    Replay,
     TrustedDevice,
     UserState,
+    Verdict,
+    VerifyReason,
+    VerifyResult,
 )
 from ..core.policy import POLICY_FIELDS, policy_from_numbers, policy_numbers
 from ..crypto import Sealer, SealError
@@ -126,6 +132,7 @@ class RecordCodec:
                 )
                 for d in state.devices
             ],
+            replays=[_replay_record(replay) for replay in state.replays],
         )
         return record.SerializeToString()
 
@@ -172,6 +179,7 @@ class RecordCodec:
                 )
                 for d in record.devices
             ],
+            replays=[_replay(replay) for replay in record.replays],
         )
 
     def decode_user_or_none(self, key: bytes, data: bytes) -> UserState | None:
@@ -256,6 +264,44 @@ class RecordCodec:
                 sealed: bytes = opened[1]
                 return sealed
         return self._seal(key, field, secret)
+
+
+def _replay_record(replay: Replay) -> pb.ReplayRecord:
+    verdict = replay.verdict
+    return pb.ReplayRecord(
+        key_digest=replay.key_digest,
+        request_digest=replay.request_digest,
+        expires_at_ms=_ms(replay.expires_at),
+        result=verdict.result.value,
+        reason=verdict.reason.value,
+        method=verdict.method.value,
+        attempts_remaining=verdict.attempts_remaining,
+        locked_until_ms=_ms(verdict.locked_until),
+        warning=verdict.warning,
+        backup_codes_remaining=replay.backup_codes_remaining,
+        device_token_status=replay.device_token_status.value,
+        device_token_expires_at_ms=_ms(replay.device_token_expires_at),
+    )
+
+
+def _replay(record: pb.ReplayRecord) -> Replay:
+    verdict = Verdict(
+        VerifyResult(record.result),
+        VerifyReason(record.reason),
+        Method(record.method),
+        record.attempts_remaining,
+        locked_until=_optional_seconds(record.locked_until_ms),
+        warning=record.warning,
+    )
+    return Replay(
+        record.key_digest,
+        record.request_digest,
+        _seconds(record.expires_at_ms),
+        verdict,
+        record.backup_codes_remaining,
+        DeviceTokenStatus(record.device_token_status),
+        _optional_seconds(record.device_token_expires_at_ms),
+    )
 
 
 def _utf8(text: str | None) -> bytes | None:

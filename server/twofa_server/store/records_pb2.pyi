@@ -7,20 +7,50 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UserRecord(_message.Message):
-    __slots__ = ("schema", "authenticator", "attempts", "email", "backup_code_digests", "devices")
+    __slots__ = ("schema", "authenticator", "attempts", "email", "backup_code_digests", "devices", "replays")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     AUTHENTICATOR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     BACKUP_CODE_DIGESTS_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
+    REPLAYS_FIELD_NUMBER: _ClassVar[int]
     schema: int
     authenticator: AuthenticatorRecord
     attempts: AttemptRecord
     email: EmailRecord
     backup_code_digests: _containers.RepeatedScalarFieldContainer[bytes]
     devices: _containers.RepeatedCompositeFieldContainer[TrustedDeviceRecord]
-    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ..., email: _Optional[_Union[EmailRecord, _Mapping]] = ..., backup_code_digests: _Optional[_Iterable[bytes]] = ..., devices: _Optional[_Iterable[_Union[TrustedDeviceRecord, _Mapping]]] = ...) -> None: ...
+    replays: _containers.RepeatedCompositeFieldContainer[ReplayRecord]
+    def __init__(self, schema: _Optional[int] = ..., authenticator: _Optional[_Union[AuthenticatorRecord, _Mapping]] = ..., attempts: _Optional[_Union[AttemptRecord, _Mapping]] = ..., email: _Optional[_Union[EmailRecord, _Mapping]] = ..., backup_code_digests: _Optional[_Iterable[bytes]] = ..., devices: _Optional[_Iterable[_Union[TrustedDeviceRecord, _Mapping]]] = ..., replays: _Optional[_Iterable[_Union[ReplayRecord, _Mapping]]] = ...) -> None: ...
+
+class ReplayRecord(_message.Message):
+    __slots__ = ("key_digest", "request_digest", "expires_at_ms", "result", "reason", "method", "attempts_remaining", "locked_until_ms", "warning", "backup_codes_remaining", "device_token_status", "device_token_expires_at_ms")
+    KEY_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
+    BACKUP_CODES_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TOKEN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TOKEN_EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    key_digest: bytes
+    request_digest: bytes
+    expires_at_ms: int
+    result: int
+    reason: int
+    method: int
+    attempts_remaining: int
+    locked_until_ms: int
+    warning: str
+    backup_codes_remaining: int
+    device_token_status: int
+    device_token_expires_at_ms: int
+    def __init__(self, key_digest: _Optional[bytes] = ..., request_digest: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., result: _Optional[int] = ..., reason: _Optional[int] = ..., method: _Optional[int] = ..., attempts_remaining: _Optional[int] = ..., locked_until_ms: _Optional[int] = ..., warning: _Optional[str] = ..., backup_codes_remaining: _Optional[int] = ..., device_token_status: _Optional[int] = ..., device_token_expires_at_ms: _Optional[int] = ...) -> None: ...
 
 class TrustedDeviceRecord(_message.Message):
     __slots__ = ("device_id", "digest", "label", "created_at_ms", "last_used_at_ms")

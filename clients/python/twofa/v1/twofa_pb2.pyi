@@ -80,6 +80,7 @@ class DeviceTokenStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEVICE_TOKEN_STATUS_ISSUED: _ClassVar[DeviceTokenStatus]
     DEVICE_TOKEN_STATUS_POLICY_EVERY_LOGIN: _ClassVar[DeviceTokenStatus]
     DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: _ClassVar[DeviceTokenStatus]
+    DEVICE_TOKEN_STATUS_ALREADY_ISSUED: _ClassVar[DeviceTokenStatus]
 METHOD_UNSPECIFIED: Method
 METHOD_AUTHENTICATOR_APP: Method
 METHOD_EMAIL: Method
@@ -122,6 +123,7 @@ DEVICE_TOKEN_STATUS_UNSPECIFIED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_ISSUED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_POLICY_EVERY_LOGIN: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: DeviceTokenStatus
+DEVICE_TOKEN_STATUS_ALREADY_ISSUED: DeviceTokenStatus
 
 class Policy(_message.Message):
     __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds")
@@ -224,19 +226,21 @@ class BeginAuthenticatorSetupResponse(_message.Message):
     def __init__(self, secret: _Optional[str] = ..., otpauth_uri: _Optional[str] = ..., qr_png: _Optional[bytes] = ..., qr_svg: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., is_reset: _Optional[bool] = ...) -> None: ...
 
 class ConfirmAuthenticatorSetupRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "code", "notify_email")
+    __slots__ = ("tenant_id", "user_id", "code", "notify_email", "idempotency_key")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     NOTIFY_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     code: str
     notify_email: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., notify_email: _Optional[str] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., notify_email: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ConfirmAuthenticatorSetupResponse(_message.Message):
-    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes")
+    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes", "replayed")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -244,6 +248,7 @@ class ConfirmAuthenticatorSetupResponse(_message.Message):
     LOCKED_UNTIL_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
     BACKUP_CODES_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     result: VerifyResult
     reason: VerifyReason
     attempts_remaining: int
@@ -251,7 +256,8 @@ class ConfirmAuthenticatorSetupResponse(_message.Message):
     locked_until: _timestamp_pb2.Timestamp
     warning: str
     backup_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class BeginEmailSetupRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "email")
@@ -278,17 +284,19 @@ class BeginEmailSetupResponse(_message.Message):
     def __init__(self, masked_email: _Optional[str] = ..., code_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resend_available_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., is_reset: _Optional[bool] = ...) -> None: ...
 
 class ConfirmEmailSetupRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "code")
+    __slots__ = ("tenant_id", "user_id", "code", "idempotency_key")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     code: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ConfirmEmailSetupResponse(_message.Message):
-    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes")
+    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes", "replayed")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -296,6 +304,7 @@ class ConfirmEmailSetupResponse(_message.Message):
     LOCKED_UNTIL_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
     BACKUP_CODES_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     result: VerifyResult
     reason: VerifyReason
     attempts_remaining: int
@@ -303,7 +312,8 @@ class ConfirmEmailSetupResponse(_message.Message):
     locked_until: _timestamp_pb2.Timestamp
     warning: str
     backup_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class DisableMethodRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "method")
@@ -370,23 +380,25 @@ class SendLoginCodeResponse(_message.Message):
     def __init__(self, masked_email: _Optional[str] = ..., code_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resend_available_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class VerifyCodeRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "code", "method", "remember_device", "device_label")
+    __slots__ = ("tenant_id", "user_id", "code", "method", "remember_device", "device_label", "idempotency_key")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     REMEMBER_DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICE_LABEL_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     code: str
     method: Method
     remember_device: bool
     device_label: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., remember_device: _Optional[bool] = ..., device_label: _Optional[str] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., remember_device: _Optional[bool] = ..., device_label: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class VerifyCodeResponse(_message.Message):
-    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "method", "backup_codes_remaining", "device_token", "device_token_expires_at", "device_token_status")
+    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "method", "backup_codes_remaining", "device_token", "device_token_expires_at", "device_token_status", "replayed")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -398,6 +410,7 @@ class VerifyCodeResponse(_message.Message):
     DEVICE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TOKEN_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TOKEN_STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
     result: VerifyResult
     reason: VerifyReason
     attempts_remaining: int
@@ -409,7 +422,8 @@ class VerifyCodeResponse(_message.Message):
     device_token: str
     device_token_expires_at: _timestamp_pb2.Timestamp
     device_token_status: DeviceTokenStatus
-    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., backup_codes_remaining: _Optional[int] = ..., device_token: _Optional[str] = ..., device_token_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_token_status: _Optional[_Union[DeviceTokenStatus, str]] = ...) -> None: ...
+    replayed: bool
+    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., backup_codes_remaining: _Optional[int] = ..., device_token: _Optional[str] = ..., device_token_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_token_status: _Optional[_Union[DeviceTokenStatus, str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class RegenerateBackupCodesRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "notify_email")
