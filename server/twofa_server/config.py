@@ -353,6 +353,12 @@ OPTIONS: tuple[Option, ...] = (
         "default policy: the longest an escalating lockout grows to",
     ),
     Option(
+        "policy.require_proof_for_changes",
+        _bool,
+        "default policy: Reset, new set-ups, turning a method off and new backup codes "
+        "need a current code",
+    ),
+    Option(
         "policy.email_code_ttl_seconds",
         _int_range(*EMAIL_CODE_TTL_SECONDS, "seconds"),
         "default policy: email code lifetime",

@@ -229,6 +229,9 @@ def policy(msg: pb.Policy) -> Policy:
         max_lockout_seconds=(
             msg.max_lockout_seconds if msg.HasField("max_lockout_seconds") else None
         ),
+        require_proof_for_changes=(
+            msg.require_proof_for_changes if msg.HasField("require_proof_for_changes") else None
+        ),
     )
 
 
@@ -254,6 +257,7 @@ def policy_to_pb(value: Policy) -> pb.Policy:
         allowed_methods=[method_to_pb(m, "allowed_methods") for m in value.allowed_methods],
         lockout_escalation=value.lockout_escalation,
         max_lockout_seconds=value.max_lockout_seconds,
+        require_proof_for_changes=value.require_proof_for_changes,
     )
 
 
@@ -279,10 +283,10 @@ def policy_fields_to_pb(fields: dict[str, object]) -> pb.Policy:
             if not isinstance(value, str):
                 raise TypeError("warning_text must be a str")
             msg.warning_text = value
-        elif name == "lockout_escalation":
+        elif name in ("lockout_escalation", "require_proof_for_changes"):
             if not isinstance(value, bool):
-                raise TypeError("lockout_escalation must be a bool")
-            msg.lockout_escalation = value
+                raise TypeError(f"{name} must be a bool")
+            setattr(msg, name, value)
         else:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"{name} must be an int")

@@ -55,6 +55,7 @@ class PolicyFields(TypedDict, total=False):
     allowed_methods: Sequence[Method]
     lockout_escalation: bool
     max_lockout_seconds: int
+    require_proof_for_changes: bool
 
 
 class TwoFactorClient:
@@ -159,13 +160,19 @@ class TwoFactorClient:
         *,
         account_name: str = "",
         issuer: str = "",
+        proof_code: str = "",
         timeout: float | None = None,
     ) -> AuthenticatorSetup:
         """Start (or reset) authenticator-app set-up and return its secret and QR code; raises
-        InvalidArgument or FailedPrecondition (e.g. method not allowed) or another TwoFactorError.
+        InvalidArgument or FailedPrecondition (e.g. method not allowed, PROOF_REQUIRED) or
+        another TwoFactorError. ``proof_code``: a current code, when the policy requires one.
         """
         req = pb.BeginAuthenticatorSetupRequest(
-            tenant_id=tenant_id, user_id=user_id, account_name=account_name, issuer=issuer
+            tenant_id=tenant_id,
+            user_id=user_id,
+            account_name=account_name,
+            issuer=issuer,
+            proof_code=proof_code,
         )
         return cv.authenticator_setup(self._call(self._stub.BeginAuthenticatorSetup, req, timeout))
 
@@ -193,12 +200,20 @@ class TwoFactorClient:
         return cv.setup_confirmation(self._call(self._stub.ConfirmAuthenticatorSetup, req, timeout))
 
     def begin_email_setup(
-        self, tenant_id: str, user_id: str, email: str, *, timeout: float | None = None
+        self,
+        tenant_id: str,
+        user_id: str,
+        email: str,
+        *,
+        proof_code: str = "",
+        timeout: float | None = None,
     ) -> EmailSetup:
         """Send a set-up code to ``email`` (also the email "Reset"); raises InvalidArgument,
         ResourceExhausted inside the resend cooldown, or another TwoFactorError.
         """
-        req = pb.BeginEmailSetupRequest(tenant_id=tenant_id, user_id=user_id, email=email)
+        req = pb.BeginEmailSetupRequest(
+            tenant_id=tenant_id, user_id=user_id, email=email, proof_code=proof_code
+        )
         return cv.email_setup(self._call(self._stub.BeginEmailSetup, req, timeout))
 
     def confirm_email_setup(
@@ -220,13 +235,22 @@ class TwoFactorClient:
         return cv.setup_confirmation(self._call(self._stub.ConfirmEmailSetup, req, timeout))
 
     def disable_method(
-        self, tenant_id: str, user_id: str, method: Method, *, timeout: float | None = None
+        self,
+        tenant_id: str,
+        user_id: str,
+        method: Method,
+        *,
+        proof_code: str = "",
+        timeout: float | None = None,
     ) -> DisableResult:
         """Turn a method off (idempotent) and return the status afterwards; raises
         InvalidArgument for a method other than AUTHENTICATOR_APP/EMAIL, or another TwoFactorError.
         """
         req = pb.DisableMethodRequest(
-            tenant_id=tenant_id, user_id=user_id, method=cv.method_to_pb(method)
+            tenant_id=tenant_id,
+            user_id=user_id,
+            method=cv.method_to_pb(method),
+            proof_code=proof_code,
         )
         return cv.disable_result(self._call(self._stub.DisableMethod, req, timeout))
 
@@ -293,6 +317,7 @@ class TwoFactorClient:
         user_id: str,
         *,
         notify_email: str = "",
+        proof_code: str = "",
         timeout: float | None = None,
     ) -> BackupCodes:
         """Replace the user's backup codes and return the new set (shown once); they are
@@ -300,7 +325,7 @@ class TwoFactorClient:
         when no method is enabled, or another TwoFactorError.
         """
         req = pb.RegenerateBackupCodesRequest(
-            tenant_id=tenant_id, user_id=user_id, notify_email=notify_email
+            tenant_id=tenant_id, user_id=user_id, notify_email=notify_email, proof_code=proof_code
         )
         return cv.backup_codes(self._call(self._stub.RegenerateBackupCodes, req, timeout))
 

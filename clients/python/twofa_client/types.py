@@ -155,6 +155,8 @@ class Policy:
     """Each lockout after another (no success between) lasts twice as long; None: default."""
     max_lockout_seconds: int | None = None
     """The longest an escalating lockout grows to; None: the server's default."""
+    require_proof_for_changes: bool | None = None
+    """Sensitive changes need a current code (``proof_code``); None: the server's default."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

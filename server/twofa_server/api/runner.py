@@ -58,7 +58,7 @@ class UseCaseRunner:
         if done.then is not None:
             follow_up = await self._done(done.then)
             self._events.publish(follow_up.events)
-        return done.answer
+        return done.answer_or_refusal()
 
     async def off_loop(self, work: Callable[[], T]) -> T:
         """Runs CPU-heavy `work()` on the CPU pool, so the loop keeps serving."""

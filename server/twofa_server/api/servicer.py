@@ -48,7 +48,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     ) -> pb.BeginAuthenticatorSetupResponse:
         setup = await self._run.run(
             self._service.begin_authenticator_setup(
-                user_ref(request), request.account_name, request.issuer
+                user_ref(request), request.account_name, request.issuer, request.proof_code
             )
         )
         png, svg = await self._run.off_loop(lambda: qr.render_both(setup.otpauth_uri))
@@ -79,7 +79,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         self, request: pb.BeginEmailSetupRequest, context: Context
     ) -> pb.BeginEmailSetupResponse:
         sent = await self._run.run(
-            self._service.begin_email_setup(user_ref(request), request.email)
+            self._service.begin_email_setup(user_ref(request), request.email, request.proof_code)
         )
         return pb.BeginEmailSetupResponse(
             masked_email=sent.masked_email,
@@ -181,7 +181,9 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         self, request: pb.RegenerateBackupCodesRequest, context: Context
     ) -> pb.RegenerateBackupCodesResponse:
         codes = await self._run.run(
-            self._service.regenerate_backup_codes(user_ref(request), request.notify_email)
+            self._service.regenerate_backup_codes(
+                user_ref(request), request.notify_email, request.proof_code
+            )
         )
         return pb.RegenerateBackupCodesResponse(
             backup_codes=codes.codes, emailed_to=codes.emailed_to
@@ -191,7 +193,9 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         self, request: pb.DisableMethodRequest, context: Context
     ) -> pb.DisableMethodResponse:
         changed, status = await self._run.run(
-            self._service.disable_method(user_ref(request), method_from_pb(request.method))
+            self._service.disable_method(
+                user_ref(request), method_from_pb(request.method), request.proof_code
+            )
         )
         return pb.DisableMethodResponse(changed=changed, status=user_status_to_pb(status))
 

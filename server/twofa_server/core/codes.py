@@ -113,3 +113,12 @@ def read_code(code: str) -> TypedCode:
     if len(text) == BACKUP_CODE_LENGTH and _BACKUP_SYMBOLS.issuperset(text):
         return TypedCode(text, CodeShape.BACKUP_CODE)
     return TypedCode(text, CodeShape.MALFORMED)
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A code sent to prove the current factor (core/proof.py), with the digest its check
+    needs: of an email or backup code; empty for another shape."""
+
+    code: TypedCode
+    digest: bytes

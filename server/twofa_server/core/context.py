@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from . import attempts as budget
 from . import devices, email
-from .codes import backup_code_digest, new_backup_codes, read_code
+from .codes import (
+    CodeShape,
+    Proof,
+    TypedCode,
+    backup_code_digest,
+    email_code_digest,
+    new_backup_codes,
+    read_code,
+)
 from .errors import FailedPrecondition, RateLimited
 from .events import Event, EventType
 from .models import (
@@ -59,6 +67,22 @@ class UseCaseContext:
 
     def _policy(self, tx: Transaction, tenant_id: str) -> Policy:
         return tx.get_policy(tenant_id) or self._settings.default_policy
+
+    def _code_digest(self, user: UserRef, typed: TypedCode) -> bytes:
+        """The keyed digest an email or backup code is stored as (computed before the
+        transaction, so it is not repeated if the transaction runs again)."""
+        if typed.shape is CodeShape.SIX_DIGITS:
+            return email_code_digest(self._hasher, user, typed.text)
+        if typed.shape is CodeShape.BACKUP_CODE:
+            return backup_code_digest(self._hasher, user, typed.text)
+        return b""
+
+    def _proof(self, user: UserRef, proof_code: str) -> Proof | None:
+        """A change request's proof code, read and hashed outside the transaction."""
+        if not proof_code:
+            return None
+        typed = read_code(proof_code)
+        return Proof(typed, self._code_digest(user, typed))
 
     def _issue_backup_codes(
         self, tx: Transaction, user: UserRef, state: UserState, notify_email: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import attempts, authenticator, email, otp, replays
+from . import proof as proofs
 from .codes import CodeShape, email_code_digest, new_email_code, read_code
 from .context import (
     UseCaseContext,
@@ -87,7 +88,7 @@ class EnrollmentUseCases(UseCaseContext):
     # --- authenticator app -----------------------------------------------------------
 
     def begin_authenticator_setup(
-        self, user: UserRef, account_name: str, issuer: str
+        self, user: UserRef, account_name: str, issuer: str, proof_code: str = ""
     ) -> Work[AuthenticatorSetup]:
         """Creates a new pending TOTP secret (replacing any pending one).
 
@@ -114,20 +115,26 @@ class EnrollmentUseCases(UseCaseContext):
         violations.check_text(
             "issuer", issuer, max_chars=MAX_ISSUER_CHARS, forbidden=_OTP_LABEL_FORBIDDEN
         )
+        proofs.check_field(violations, proof_code)
         violations.raise_if_any()
         secret = otp.generate_secret(self._random.token_bytes)
         uri = otp.provisioning_uri(secret, account_name, issuer)
+        proof = self._proof(user, proof_code)
         now = self._clock.now()
 
         def run(tx: Transaction) -> Done[AuthenticatorSetup]:
-            require_allowed(self._policy(tx, user.tenant_id), Method.AUTHENTICATOR_APP)
+            policy = self._policy(tx, user.tenant_id)
+            require_allowed(policy, Method.AUTHENTICATOR_APP)
             state = tx.get_user(user) or UserState()
+            events, refusal = proofs.check_or_refuse(tx, user, state, policy, proof, now)
+            if refusal is not None:
+                return refusal
             app = state.authenticator
             authenticator.begin_setup(app, secret, now)
             tx.put_user(user, state)
             is_reset = app.secret is not None
             setup = AuthenticatorSetup(secret, uri, app.pending_expires_at, is_reset)
-            return Done(setup, [_begun(user, Method.AUTHENTICATOR_APP, is_reset)])
+            return Done(setup, [*events, _begun(user, Method.AUTHENTICATOR_APP, is_reset)])
 
         return Work(run, user)
 
@@ -178,7 +185,9 @@ class EnrollmentUseCases(UseCaseContext):
 
     # --- email -----------------------------------------------------------------------
 
-    def begin_email_setup(self, user: UserRef, address: str) -> Work[CodeSent]:
+    def begin_email_setup(
+        self, user: UserRef, address: str, proof_code: str = ""
+    ) -> Work[CodeSent]:
         """Sends a code to `address`, which becomes the pending one.
 
         While email is enabled this is the Reset flow: the enabled address keeps
@@ -190,9 +199,11 @@ class EnrollmentUseCases(UseCaseContext):
         violations = Violations()
         check_user(violations, user)
         check_email(violations, "email", address, required=True)
+        proofs.check_field(violations, proof_code)
         violations.raise_if_any()
         code = new_email_code(self._random)
         digest = email_code_digest(self._hasher, user, code)
+        proof = self._proof(user, proof_code)
         now = self._clock.now()
 
         def run(tx: Transaction) -> Done[CodeSent]:
@@ -200,6 +211,9 @@ class EnrollmentUseCases(UseCaseContext):
             require_allowed(policy, Method.EMAIL)
             state = tx.get_user(user) or UserState()
             require_send_allowed(state, policy, now)
+            events, refusal = proofs.check_or_refuse(tx, user, state, policy, proof, now)
+            if refusal is not None:
+                return refusal
             mail = state.email
             email.begin_setup(mail, address, now)
             expires_at = now + policy.email_code_ttl_seconds
@@ -215,7 +229,7 @@ class EnrollmentUseCases(UseCaseContext):
                 pending_expires_at=mail.pending_expires_at,
                 is_reset=is_reset,
             )
-            return Done(sent, [_begun(user, Method.EMAIL, is_reset)])
+            return Done(sent, [*events, _begun(user, Method.EMAIL, is_reset)])
 
         return Work(run, user)
 
@@ -293,12 +307,17 @@ class EnrollmentUseCases(UseCaseContext):
 
     # --- backup codes --------------------------------------------------------------------
 
-    def regenerate_backup_codes(self, user: UserRef, notify_email: str = "") -> Work[BackupCodes]:
+    def regenerate_backup_codes(
+        self, user: UserRef, notify_email: str = "", proof_code: str = ""
+    ) -> Work[BackupCodes]:
         """Replaces the whole set of backup codes in one transaction and emails the new set."""
         violations = Violations()
         check_user(violations, user)
         check_email(violations, "notify_email", notify_email, required=False)
+        proofs.check_field(violations, proof_code)
         violations.raise_if_any()
+        proof = self._proof(user, proof_code)
+        now = self._clock.now()
 
         def run(tx: Transaction) -> Done[BackupCodes]:
             state = tx.get_user(user) or UserState()
@@ -308,9 +327,14 @@ class EnrollmentUseCases(UseCaseContext):
                     "NOT_ENROLLED",
                     "backup codes exist only while a method is enabled; enable one first",
                 )
+            policy = self._policy(tx, user.tenant_id)
+            events, refusal = proofs.check_or_refuse(tx, user, state, policy, proof, now)
+            if refusal is not None:
+                return refusal
             codes, recipient = self._issue_backup_codes(tx, user, state, notify_email)
             tx.put_user(user, state)
             issued = BackupCodes(codes, email.mask(recipient) if recipient else "")
-            return Done(issued, [_user_event(EventType.BACKUP_CODES_ISSUED, user, "regenerated")])
+            regenerated = _user_event(EventType.BACKUP_CODES_ISSUED, user, "regenerated")
+            return Done(issued, [*events, regenerated])
 
         return Work(run, user)

@@ -107,6 +107,9 @@ class Policy:
     # long as the one before, up to max_lockout_seconds (NIST SP 800-63B 5.2.2).
     lockout_escalation: bool = True
     max_lockout_seconds: int = 86400
+    # A Reset or new set-up while a method is enabled, turning a method off and new
+    # backup codes need a current code (core/proof.py); off: twofa trusts its caller.
+    require_proof_for_changes: bool = False
 
     def allows(self, method: Method) -> bool:
         return not self.allowed_methods or method in self.allowed_methods

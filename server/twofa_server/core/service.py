@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Sequence
 
+from . import proof as proofs
 from .context import ServiceSettings, devices_revoked, status_of
 from .enrollment import EnrollmentUseCases
 from .events import Event, EventType
@@ -55,7 +56,9 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
 
     # --- turning methods off, administration -------------------------------------------
 
-    def disable_method(self, user: UserRef, method: Method) -> Work[tuple[bool, UserStatus]]:
+    def disable_method(
+        self, user: UserRef, method: Method, proof_code: str = ""
+    ) -> Work[tuple[bool, UserStatus]]:
         """Turns a method off (enabled or pending); answers whether anything changed.
 
         Turning off an enabled method revokes every trusted device; when no
@@ -69,11 +72,19 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 f"is {method.name}, not a method to turn off; allowed: "
                 + ", ".join(m.name for m in SETUP_METHODS),
             )
+        proofs.check_field(violations, proof_code)
         violations.raise_if_any()
+        proof = self._proof(user, proof_code)
         now = self._clock.now()
 
         def run(tx: Transaction) -> Done[tuple[bool, UserStatus]]:
             state = tx.get_user(user) or UserState()
+            policy = self._policy(tx, user.tenant_id)
+            events: list[Event] = []
+            if method in state.enabled_methods():  # cancelling a pending set-up needs no proof
+                events, refusal = proofs.check_or_refuse(tx, user, state, policy, proof, now)
+                if refusal is not None:
+                    return refusal
             before = state.enabled_methods(), state.authenticator, state.email
             if method is Method.AUTHENTICATOR_APP:
                 state.authenticator = Authenticator()
@@ -83,7 +94,6 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             if not state.enabled_methods():
                 state.backup_codes = []
             changed = (state.enabled_methods(), state.authenticator, state.email) != before
-            events = []
             if changed:
                 events.append(
                     Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
@@ -94,8 +104,9 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                     events.append(devices_revoked(user, len(state.devices), "disable"))
                     state.devices.clear()
                 tx.put_user(user, state)
-            status = status_of(state, now, self._policy(tx, user.tenant_id))
-            return Done((changed, status), events)
+            elif events:
+                tx.put_user(user, state)  # the proof's code was used up
+            return Done((changed, status_of(state, now, policy)), events)
 
         return Work(run, user)
 

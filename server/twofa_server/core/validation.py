@@ -88,15 +88,15 @@ def check_user(violations: Violations, user: UserRef) -> None:
     violations.check_text("user_id", user.user_id, max_bytes=MAX_USER_ID_BYTES)
 
 
-def check_code(violations: Violations, code: str) -> None:
+def check_code(violations: Violations, code: str, field: str = "code") -> None:
     """Checks the shape a code field may have; the value itself is never quoted back."""
     rule = f"at most {MAX_CODE_CHARS} characters: the code's digits or letters, spaces and '-'"
     if not code.strip():
-        violations.add("code", f"is required; {rule}")
+        violations.add(field, f"is required; {rule}")
     elif len(code) > MAX_CODE_CHARS:
-        violations.add("code", f"is too long; {rule}")
+        violations.add(field, f"is too long; {rule}")
     elif has_control_characters(code):
-        violations.add("code", f"holds a control character; {rule}")
+        violations.add(field, f"holds a control character; {rule}")
 
 
 def is_email_address(value: str) -> bool:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from . import attempts, authenticator, devices, email, replays
+from . import attempts, code_check, devices, email, replays
 from .codes import (
-    CodeShape,
-    TypedCode,
-    backup_code_digest,
     email_code_digest,
     new_email_code,
     read_code,
-    use_backup_code,
 )
 from .context import (
     UseCaseContext,
@@ -36,20 +32,10 @@ from .models import (
     UserState,
     Verdict,
     Verification,
-    VerifyReason,
 )
 from .ports import Transaction
 from .validation import MAX_DEVICE_LABEL_CHARS, Violations, check_code, check_user, validate_user
 from .work import Done, Work
-
-# When a code fits several methods and fails them all, the most telling reason is reported.
-_REASON_RANK = (
-    VerifyReason.CODE_REUSED,
-    VerifyReason.CODE_EXPIRED,
-    VerifyReason.WRONG_CODE,
-    VerifyReason.NO_ACTIVE_CODE,
-    VerifyReason.MALFORMED_CODE,
-)
 
 
 class VerificationUseCases(UseCaseContext):
@@ -137,7 +123,7 @@ class VerificationUseCases(UseCaseContext):
                 return Done(_replayed(replay, now))
             if attempts.locked_until(state.attempts, now) is None:
                 return None
-            candidates = _candidates(state, policy, method, typed)
+            candidates = code_check.candidates(state, policy, method, typed)
             verdict = attempts.gate(state.attempts, now, policy, candidates[0])
             assert verdict is not None
             events = verdict_events(
@@ -156,10 +142,10 @@ class VerificationUseCases(UseCaseContext):
             replay = replays.find(state.replays, idempotency, now)
             if replay is not None:  # a retry that raced its first call
                 return Done(_replayed(replay, now))
-            candidates = _candidates(state, policy, method, typed)
+            candidates = code_check.candidates(state, policy, method, typed)
             verdict = attempts.gate(state.attempts, now, policy, candidates[0])
             if verdict is None:
-                used, reason = _check(state, candidates, typed, digest, now)
+                used, reason = code_check.check(state, candidates, typed, digest, now)
                 verdict = record_attempt(state, policy, now, used, reason)
             events = verdict_events(
                 user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
@@ -187,15 +173,6 @@ class VerificationUseCases(UseCaseContext):
             return Done(Verification(verdict, left, status, token, expires), events)
 
         return Work(run, user, answer_from_read=without_writing)
-
-    def _code_digest(self, user: UserRef, typed: TypedCode) -> bytes:
-        """The keyed digest an email or backup code is stored as (computed before the
-        transaction, so it is not repeated if the transaction runs again)."""
-        if typed.shape is CodeShape.SIX_DIGITS:
-            return email_code_digest(self._hasher, user, typed.text)
-        if typed.shape is CodeShape.BACKUP_CODE:
-            return backup_code_digest(self._hasher, user, typed.text)
-        return b""
 
     def _remember(
         self,
@@ -235,71 +212,3 @@ def _replayed(replay: Replay, now: float) -> Verification:
         device_token_expires_at=replay.device_token_expires_at,
         replayed=True,
     )
-
-
-def _candidates(
-    state: UserState, policy: Policy, requested: Method, typed: TypedCode
-) -> tuple[Method, ...]:
-    """The methods a code is checked as: the one named, or those its shape fits.
-
-    A code that fits none is still checked (as the first enabled method), so it
-    counts against the budget as MALFORMED_CODE.
-    """
-    enabled = state.enabled_methods()
-    if not enabled:
-        raise FailedPrecondition(
-            "user", "NOT_ENROLLED", "the user has no enabled 2FA method to verify a code against"
-        )
-    if requested is Method.BACKUP_CODE:
-        if not state.backup_codes:
-            raise FailedPrecondition(
-                requested.name, "NO_BACKUP_CODES", "the user has no backup codes left"
-            )
-        return (requested,)
-    if requested is not Method.UNSPECIFIED:
-        if requested not in enabled:
-            raise FailedPrecondition(
-                requested.name, "METHOD_NOT_ENABLED", f"the user has no enabled {requested.name}"
-            )
-        require_allowed(policy, requested)
-        return (requested,)
-    if typed.shape is CodeShape.BACKUP_CODE:
-        return (Method.BACKUP_CODE,)
-    if typed.shape is CodeShape.SIX_DIGITS:
-        allowed = tuple(m for m in enabled if policy.allows(m))
-        if not allowed:
-            require_allowed(policy, enabled[0])  # says which method is not allowed
-        return allowed
-    return (enabled[0],)
-
-
-def _check(
-    state: UserState,
-    candidates: tuple[Method, ...],
-    typed: TypedCode,
-    digest: bytes,
-    now: float,
-) -> tuple[Method, VerifyReason]:
-    """Checks the code as each candidate; the first to accept it wins, and it uses it up.
-
-    However many candidates there are, it is one attempt.
-    """
-    failures = []
-    for method in candidates:
-        reason = _check_as(method, state, typed, digest, now)
-        if reason is VerifyReason.OK:
-            return method, reason
-        failures.append((method, reason))
-    return min(failures, key=lambda failure: _REASON_RANK.index(failure[1]))
-
-
-def _check_as(
-    method: Method, state: UserState, typed: TypedCode, digest: bytes, now: float
-) -> VerifyReason:
-    if not typed.fits(method):
-        return VerifyReason.MALFORMED_CODE
-    if method is Method.AUTHENTICATOR_APP:
-        return authenticator.verify(state.authenticator, typed.text, now)
-    if method is Method.EMAIL:
-        return email.verify_login_code(state.email, digest, now)
-    return use_backup_code(state.backup_codes, digest)

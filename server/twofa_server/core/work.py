@@ -33,11 +33,25 @@ class Done(Generic[T]):
         events: what happened, published once the commit is durable.
         then: a write a read-only use case would like done afterwards (e.g. store a
             trusted device's last use); the caller runs it as Work of its own.
+        refusal: an error the caller gets instead of the answer, although what the
+            work wrote is kept (a wrong proof code counts against the attempt budget).
     """
 
     answer: T
     events: Sequence[Event] = ()
     then: Work[None] | None = None
+    refusal: Exception | None = None
+
+    def answer_or_refusal(self) -> T:
+        """The answer; raises the refusal instead when there is one."""
+        if self.refusal is not None:
+            raise self.refusal
+        return self.answer
+
+
+def refused(refusal: Exception, events: Sequence[Event] = ()) -> Done[Any]:
+    """A run that answers with an error but keeps what it wrote (see Done.refusal)."""
+    return Done(None, events, refusal=refusal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,4 +111,4 @@ def perform(store: Store, events: EventSink, work: Work[T]) -> T:
     if done.then is not None:
         follow_up = store.run(done.then)
         events.publish(follow_up.events)
-    return done.answer
+    return done.answer_or_refusal()

@@ -141,7 +141,7 @@ class OutboxRecord(_message.Message):
     def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ...) -> None: ...
 
 class PolicyRecord(_message.Message):
-    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds")
+    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +154,7 @@ class PolicyRecord(_message.Message):
     ALLOWED_METHODS_FIELD_NUMBER: _ClassVar[int]
     LOCKOUT_ESCALATION_FIELD_NUMBER: _ClassVar[int]
     MAX_LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRE_PROOF_FOR_CHANGES_FIELD_NUMBER: _ClassVar[int]
     schema: int
     enforcement: int
     frequency: int
@@ -166,4 +167,5 @@ class PolicyRecord(_message.Message):
     allowed_methods: _containers.RepeatedScalarFieldContainer[int]
     lockout_escalation: bool
     max_lockout_seconds: int
-    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ...) -> None: ...
+    require_proof_for_changes: bool
+    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ..., require_proof_for_changes: _Optional[bool] = ...) -> None: ...

@@ -126,7 +126,7 @@ DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_ALREADY_ISSUED: DeviceTokenStatus
 
 class Policy(_message.Message):
-    __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds")
+    __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes")
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_DEVICE_DAYS_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +138,7 @@ class Policy(_message.Message):
     ALLOWED_METHODS_FIELD_NUMBER: _ClassVar[int]
     LOCKOUT_ESCALATION_FIELD_NUMBER: _ClassVar[int]
     MAX_LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRE_PROOF_FOR_CHANGES_FIELD_NUMBER: _ClassVar[int]
     enforcement: Enforcement
     frequency: Frequency
     trusted_device_days: int
@@ -149,7 +150,8 @@ class Policy(_message.Message):
     allowed_methods: _containers.RepeatedScalarFieldContainer[Method]
     lockout_escalation: bool
     max_lockout_seconds: int
-    def __init__(self, enforcement: _Optional[_Union[Enforcement, str]] = ..., frequency: _Optional[_Union[Frequency, str]] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[_Union[Method, str]]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ...) -> None: ...
+    require_proof_for_changes: bool
+    def __init__(self, enforcement: _Optional[_Union[Enforcement, str]] = ..., frequency: _Optional[_Union[Frequency, str]] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[_Union[Method, str]]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ..., require_proof_for_changes: _Optional[bool] = ...) -> None: ...
 
 class MethodStatus(_message.Message):
     __slots__ = ("method", "state", "enabled_at", "reset_pending", "pending_expires_at")
@@ -198,16 +200,18 @@ class GetUserStatusResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[UserStatus, _Mapping]] = ...) -> None: ...
 
 class BeginAuthenticatorSetupRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "account_name", "issuer")
+    __slots__ = ("tenant_id", "user_id", "account_name", "issuer", "proof_code")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
     ISSUER_FIELD_NUMBER: _ClassVar[int]
+    PROOF_CODE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     account_name: str
     issuer: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_name: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
+    proof_code: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_name: _Optional[str] = ..., issuer: _Optional[str] = ..., proof_code: _Optional[str] = ...) -> None: ...
 
 class BeginAuthenticatorSetupResponse(_message.Message):
     __slots__ = ("secret", "otpauth_uri", "qr_png", "qr_svg", "expires_at", "is_reset")
@@ -260,14 +264,16 @@ class ConfirmAuthenticatorSetupResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class BeginEmailSetupRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "email")
+    __slots__ = ("tenant_id", "user_id", "email", "proof_code")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PROOF_CODE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     email: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+    proof_code: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., email: _Optional[str] = ..., proof_code: _Optional[str] = ...) -> None: ...
 
 class BeginEmailSetupResponse(_message.Message):
     __slots__ = ("masked_email", "code_expires_at", "expires_at", "resend_available_at", "is_reset")
@@ -316,14 +322,16 @@ class ConfirmEmailSetupResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class DisableMethodRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "method")
+    __slots__ = ("tenant_id", "user_id", "method", "proof_code")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
+    PROOF_CODE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     method: Method
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ...) -> None: ...
+    proof_code: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., proof_code: _Optional[str] = ...) -> None: ...
 
 class DisableMethodResponse(_message.Message):
     __slots__ = ("changed", "status")
@@ -426,14 +434,16 @@ class VerifyCodeResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., backup_codes_remaining: _Optional[int] = ..., device_token: _Optional[str] = ..., device_token_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_token_status: _Optional[_Union[DeviceTokenStatus, str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
 
 class RegenerateBackupCodesRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "notify_email")
+    __slots__ = ("tenant_id", "user_id", "notify_email", "proof_code")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     NOTIFY_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PROOF_CODE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     notify_email: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., notify_email: _Optional[str] = ...) -> None: ...
+    proof_code: str
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., notify_email: _Optional[str] = ..., proof_code: _Optional[str] = ...) -> None: ...
 
 class RegenerateBackupCodesResponse(_message.Message):
     __slots__ = ("backup_codes", "emailed_to")
