@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
@@ -130,6 +130,10 @@ def authenticator_setup(msg: pb.BeginAuthenticatorSetupResponse) -> Authenticato
     )
 
 
+def _optional_int(msg: Any, name: str) -> int | None:
+    return int(getattr(msg, name)) if msg.HasField(name) else None
+
+
 def setup_confirmation(
     msg: pb.ConfirmAuthenticatorSetupResponse | pb.ConfirmEmailSetupResponse,
 ) -> SetupConfirmation:
@@ -141,6 +145,7 @@ def setup_confirmation(
         retry_after=optional_duration(msg, "retry_after"),
         locked_until=optional_timestamp(msg, "locked_until"),
         warning=msg.warning,
+        clock_offset_seconds=_optional_int(msg, "clock_offset_seconds"),
         backup_codes=tuple(msg.backup_codes),
         replayed=msg.replayed,
     )
@@ -155,6 +160,7 @@ def verification(msg: pb.VerifyCodeResponse) -> Verification:
         retry_after=optional_duration(msg, "retry_after"),
         locked_until=optional_timestamp(msg, "locked_until"),
         warning=msg.warning,
+        clock_offset_seconds=_optional_int(msg, "clock_offset_seconds"),
         method=enum_from_pb(Method, msg.method),
         backup_codes_remaining=msg.backup_codes_remaining,
         device_token=msg.device_token or None,

@@ -84,6 +84,8 @@ class VerifyReason(enum.Enum):
     MALFORMED_CODE = 6
     TOO_MANY_ATTEMPTS = 7
     LOCKED = 8
+    CLOCK_DRIFT = 9
+    """Right code for another time: the phone's clock is off by ``clock_offset_seconds``."""
 
 
 class Enforcement(enum.Enum):
@@ -239,6 +241,9 @@ class Verdict:
     locked_until: datetime | None
     warning: str
     """The policy's warning text from the warn_after_failures-th failure on; else empty."""
+    clock_offset_seconds: int | None = None
+    """How far from the server's time an app code was (set when accepted, and with
+    CLOCK_DRIFT); negative: the phone is behind."""
 
     @property
     def accepted(self) -> bool:

@@ -89,6 +89,7 @@ def verdict_fields(verdict: Verdict) -> dict[str, Any]:
         "retry_after": duration(verdict.retry_after),
         "locked_until": timestamp(verdict.locked_until),
         "warning": verdict.warning,
+        "clock_offset_seconds": verdict.clock_offset_seconds,
     }
 
 

@@ -8,6 +8,7 @@ one attempt.
 from __future__ import annotations
 
 from . import authenticator, email
+from .authenticator import Check
 from .codes import CodeShape, TypedCode, use_backup_code
 from .context import require_allowed
 from .errors import FailedPrecondition
@@ -15,6 +16,7 @@ from .models import Method, Policy, UserState, VerifyReason
 
 # When a code fits several methods and fails them all, the most telling reason is reported.
 REASON_RANK = (
+    VerifyReason.CLOCK_DRIFT,
     VerifyReason.CODE_REUSED,
     VerifyReason.CODE_EXPIRED,
     VerifyReason.WRONG_CODE,
@@ -51,11 +53,13 @@ def candidates(
         return (requested,)
     if typed.shape is CodeShape.BACKUP_CODE:
         return (Method.BACKUP_CODE,)
-    if typed.shape is CodeShape.SIX_DIGITS:
-        allowed = tuple(m for m in enabled if policy.allows(m))
-        if not allowed:
-            require_allowed(policy, enabled[0])  # says which method is not allowed
-        return allowed
+    if typed.digits:
+        fitting = tuple(m for m in enabled if typed.fits(m, state.authenticator.params.digits))
+        allowed = tuple(m for m in fitting if policy.allows(m))
+        if fitting and not allowed:
+            require_allowed(policy, fitting[0])  # says which method is not allowed
+        if allowed:
+            return allowed
     return (enabled[0],)
 
 
@@ -65,27 +69,27 @@ def check(
     typed: TypedCode,
     digest: bytes,
     now: float,
-) -> tuple[Method, VerifyReason]:
+) -> tuple[Method, Check]:
     """Checks the code as each candidate; the first to accept it wins, and it uses it up.
 
     However many candidates there are, it is one attempt.
     """
     failures = []
     for method in candidates:
-        reason = check_as(method, state, typed, digest, now)
-        if reason is VerifyReason.OK:
-            return method, reason
-        failures.append((method, reason))
-    return min(failures, key=lambda failure: REASON_RANK.index(failure[1]))
+        outcome = check_as(method, state, typed, digest, now)
+        if outcome.reason is VerifyReason.OK:
+            return method, outcome
+        failures.append((method, outcome))
+    return min(failures, key=lambda failure: REASON_RANK.index(failure[1].reason))
 
 
 def check_as(
     method: Method, state: UserState, typed: TypedCode, digest: bytes, now: float
-) -> VerifyReason:
-    if not typed.fits(method):
-        return VerifyReason.MALFORMED_CODE
+) -> Check:
+    if not typed.fits(method, state.authenticator.params.digits):
+        return Check(VerifyReason.MALFORMED_CODE)
     if method is Method.AUTHENTICATOR_APP:
         return authenticator.verify(state.authenticator, typed.text, now)
     if method is Method.EMAIL:
-        return email.verify_login_code(state.email, digest, now)
-    return use_backup_code(state.backup_codes, digest)
+        return Check(email.verify_login_code(state.email, digest, now))
+    return Check(use_backup_code(state.backup_codes, digest))

@@ -84,6 +84,7 @@ _BACKUP_SYMBOLS = frozenset(BACKUP_CODE_ALPHABET)
 
 class CodeShape(enum.Enum):
     SIX_DIGITS = "six_digits"  # an authenticator app's code or an email code
+    EIGHT_DIGITS = "eight_digits"  # an authenticator app's, for apps set to 8 digits
     BACKUP_CODE = "backup_code"
     MALFORMED = "malformed"  # no code twofa issues looks like this
 
@@ -95,10 +96,18 @@ class TypedCode:
     text: str
     shape: CodeShape
 
-    def fits(self, method: Method) -> bool:
-        """Whether a code of this shape can be one of `method`'s."""
+    @property
+    def digits(self) -> bool:
+        """Whether it is all digits of a length an app or email code has."""
+        return self.shape in (CodeShape.SIX_DIGITS, CodeShape.EIGHT_DIGITS)
+
+    def fits(self, method: Method, app_digits: int = EMAIL_CODE_DIGITS) -> bool:
+        """Whether a code of this shape can be one of `method`'s (the app's codes have
+        `app_digits` digits)."""
         if method is Method.BACKUP_CODE:
             return self.shape is CodeShape.BACKUP_CODE
+        if method is Method.AUTHENTICATOR_APP:
+            return self.digits and len(self.text) == app_digits
         return self.shape is CodeShape.SIX_DIGITS
 
 
@@ -108,8 +117,8 @@ def read_code(code: str) -> TypedCode:
     Case and separators do not matter: "abcd-efgh-jkmn" and "ABCDEFGHJKMN" are the same code.
     """
     text = _SEPARATORS.sub("", code).upper()
-    if len(text) == EMAIL_CODE_DIGITS and text.isascii() and text.isdigit():
-        return TypedCode(text, CodeShape.SIX_DIGITS)
+    if text.isascii() and text.isdigit() and len(text) in (6, 8):
+        return TypedCode(text, CodeShape.SIX_DIGITS if len(text) == 6 else CodeShape.EIGHT_DIGITS)
     if len(text) == BACKUP_CODE_LENGTH and _BACKUP_SYMBOLS.issuperset(text):
         return TypedCode(text, CodeShape.BACKUP_CODE)
     return TypedCode(text, CodeShape.MALFORMED)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from . import attempts as budget
 from . import devices, email
+from .authenticator import Check
 from .codes import (
     CodeShape,
     Proof,
@@ -103,16 +105,22 @@ class UseCaseContext:
 
 
 def record_attempt(
-    state: UserState, policy: Policy, now: float, method: Method, reason: VerifyReason
+    state: UserState,
+    policy: Policy,
+    now: float,
+    method: Method,
+    check: Check,
 ) -> Verdict:
     """Applies a checked code's outcome to the user's budget and returns the verdict.
 
     The failure that uses up the budget also voids every outstanding email code,
     so a lockout cannot be sat out with a code in hand.
     """
-    verdict, state.attempts = budget.record(state.attempts, now, policy, method, reason)
+    verdict, state.attempts = budget.record(state.attempts, now, policy, method, check.reason)
     if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
         email.void_codes(state.email)
+    if check.offset_seconds is not None:
+        verdict = dataclasses.replace(verdict, clock_offset_seconds=check.offset_seconds)
     return verdict
 
 

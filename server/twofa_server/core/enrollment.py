@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from . import attempts, authenticator, email, otp, replays
 from . import proof as proofs
-from .codes import CodeShape, email_code_digest, new_email_code, read_code
+from .authenticator import Check
+from .codes import email_code_digest, new_email_code, read_code
 from .context import (
     UseCaseContext,
     devices_revoked,
@@ -118,7 +119,6 @@ class EnrollmentUseCases(UseCaseContext):
         proofs.check_field(violations, proof_code)
         violations.raise_if_any()
         secret = otp.generate_secret(self._random.token_bytes)
-        uri = otp.provisioning_uri(secret, account_name, issuer)
         proof = self._proof(user, proof_code)
         now = self._clock.now()
 
@@ -133,6 +133,8 @@ class EnrollmentUseCases(UseCaseContext):
             authenticator.begin_setup(app, secret, now)
             tx.put_user(user, state)
             is_reset = app.secret is not None
+            # The user's own parameters (imported users may differ from the default).
+            uri = otp.provisioning_uri(secret, account_name, issuer, app.params)
             setup = AuthenticatorSetup(secret, uri, app.pending_expires_at, is_reset)
             return Done(setup, [*events, _begun(user, Method.AUTHENTICATOR_APP, is_reset)])
 
@@ -173,10 +175,10 @@ class EnrollmentUseCases(UseCaseContext):
             enabled_before = state.enabled_methods()
             verdict = attempts.gate(state.attempts, now, policy, method)
             if verdict is None:
-                reason = VerifyReason.MALFORMED_CODE
-                if typed.shape is CodeShape.SIX_DIGITS:
-                    reason = authenticator.confirm_setup(state.authenticator, typed.text, now)
-                verdict = record_attempt(state, policy, now, method, reason)
+                outcome = Check(VerifyReason.MALFORMED_CODE)
+                if typed.fits(method, state.authenticator.params.digits):
+                    outcome = authenticator.confirm_setup(state.authenticator, typed.text, now)
+                verdict = record_attempt(state, policy, now, method, outcome)
             if idempotency is not None:
                 replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
             return self._confirmed(tx, user, state, verdict, enabled_before, notify_email)
@@ -266,10 +268,10 @@ class EnrollmentUseCases(UseCaseContext):
             enabled_before = state.enabled_methods()
             verdict = attempts.gate(state.attempts, now, policy, method)
             if verdict is None:
-                reason = VerifyReason.MALFORMED_CODE
-                if typed.shape is CodeShape.SIX_DIGITS:
-                    reason = email.confirm_setup(state.email, digest, now)
-                verdict = record_attempt(state, policy, now, method, reason)
+                outcome = Check(VerifyReason.MALFORMED_CODE)
+                if typed.fits(method):
+                    outcome = Check(email.confirm_setup(state.email, digest, now))
+                verdict = record_attempt(state, policy, now, method, outcome)
             if idempotency is not None:
                 replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
             return self._confirmed(tx, user, state, verdict, enabled_before, "")

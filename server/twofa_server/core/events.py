@@ -49,6 +49,8 @@ class Event:
         reason: why, in lower case, e.g. "wrong_code", "reset", "evicted".
         count: how many things it concerns (e.g. devices revoked at once).
         locked_until: for a refusal or a lockout, when the user's lockout ends.
+        clock_offset_seconds: for an app code that matched, how far its time was from
+            the server's (metrics show how far users' clocks drift).
     """
 
     type: EventType
@@ -59,6 +61,7 @@ class Event:
     reason: str = ""
     count: int = 1
     locked_until: float | None = None
+    clock_offset_seconds: int | None = None
 
 
 class EventSink(Protocol):

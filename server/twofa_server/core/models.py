@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .otp import TotpParameters
+
 
 class Method(enum.Enum):
     """A way of proving the second factor (numbered as in the API)."""
@@ -42,6 +44,7 @@ class VerifyReason(enum.Enum):
     MALFORMED_CODE = 6
     TOO_MANY_ATTEMPTS = 7
     LOCKED = 8
+    CLOCK_DRIFT = 9  # right code for another time: the phone's clock is off
 
 
 class DeviceTokenStatus(enum.Enum):
@@ -127,7 +130,17 @@ def method_state(enabled: bool, pending_live: bool) -> MethodState:
 
 @dataclass(slots=True)
 class Authenticator:
-    """A user's TOTP app: the enabled secret and/or one awaiting confirmation."""
+    """A user's TOTP app: the enabled secret and/or one awaiting confirmation.
+
+    Attributes:
+        params: digits, period and algorithm of the user's app (imported users may
+            differ from the default); a later set-up keeps them.
+        drift_steps: the window's centre, in steps from the server's clock: the offset
+            of a phone whose clock is off, learnt from two codes in a row.
+        drift_candidate: the offset of the last code that matched outside the window
+            (CLOCK_DRIFT), waiting for a second one at the same offset; None: none.
+        drift_candidate_step: the step that code matched.
+    """
 
     secret: bytes | None = None
     # RFC 6238 §5.2: a code is accepted only for a step later than this one.
@@ -135,6 +148,10 @@ class Authenticator:
     enabled_at: float | None = None
     pending_secret: bytes | None = None
     pending_expires_at: float = 0.0
+    params: TotpParameters = field(default_factory=TotpParameters)
+    drift_steps: int = 0
+    drift_candidate: int | None = None
+    drift_candidate_step: int = 0
 
     def state(self, now: float) -> MethodState:
         return method_state(self.secret is not None, self.pending_live(now))
@@ -297,6 +314,9 @@ class Verdict:
     locked_until: float | None = None
     retry_after: float | None = None
     warning: str = ""
+    # The app's code matched this far (in seconds) from the server's time: set when
+    # accepted, and with CLOCK_DRIFT (so the application can say "check the time").
+    clock_offset_seconds: int | None = None
 
     @property
     def accepted(self) -> bool:

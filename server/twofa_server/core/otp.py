@@ -1,20 +1,18 @@
 """One-time-password math: HOTP (RFC 4226), TOTP (RFC 6238) and the otpauth:// key URI.
 
 Pure functions only: the time is an argument and randomness is injected, so this
-module reads no clock and does no I/O. It is written directly on hashlib because
-a verification runs on every login and pyotp costs two to three times as much per
-call. The verification's HMAC-SHA-1 is built from SHA-1 states that are keyed
-once per call (RFC 2104): half the time of `hmac.digest` for three steps, and,
-unlike it, it keeps the GIL, whose hand-off costs a thread switch on a busy server.
+module reads no clock and does no I/O. It is written directly on `hmac.digest`
+because a verification runs on every login and pyotp costs two to three times as
+much per call.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 PERIOD_SECONDS = 30
@@ -30,12 +28,29 @@ _MAX_DIGITS = 10
 _MAX_COUNTER = (1 << 64) - 1
 _COUNTER = struct.Struct(">Q")
 _WORD = struct.Struct(">I")
-_SHA1_BLOCK_BYTES = 64
-_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))  # RFC 2104 ipad, as a translate table
-_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))  # RFC 2104 opad
-# Only ever inside HMAC (RFC 4226 and 6238 name HMAC-SHA-1), where SHA-1's broken
-# collision resistance does not matter; authenticator apps expect it.
-_sha1 = hashlib.sha1
+
+
+@dataclass(frozen=True, slots=True)
+class TotpParameters:
+    """How an authenticator computes its codes (the otpauth:// URI's parameters).
+
+    Attributes:
+        digits: code length, 6 or 8 (what authenticator apps show).
+        period: seconds per time step, 30 or 60.
+        algorithm: the HMAC's hash: "sha1" (what apps assume), "sha256" or "sha512".
+            SHA-1 only ever serves inside HMAC, where its broken collision
+            resistance does not matter.
+    """
+
+    digits: int = DIGITS
+    period: int = PERIOD_SECONDS
+    algorithm: str = "sha1"
+
+
+DEFAULT = TotpParameters()
+ALLOWED_DIGITS = (6, 8)
+ALLOWED_PERIODS = (30, 60)
+ALLOWED_ALGORITHMS = ("sha1", "sha256", "sha512")
 
 
 def hotp(key: bytes, counter: int, digits: int = DIGITS, digest: str = "sha1") -> str:
@@ -101,8 +116,15 @@ def totp(key: bytes, unix_seconds: float, digits: int = DIGITS, digest: str = "s
     return hotp(key, time_step(unix_seconds), digits, digest)
 
 
-def matching_steps(key: bytes, code: str, unix_seconds: float, window: int = 1) -> tuple[int, ...]:
-    """Finds the time steps near `unix_seconds` whose 6-digit SHA-1 TOTP equals `code`.
+def matching_steps(
+    key: bytes,
+    code: str,
+    unix_seconds: float,
+    window: int = 1,
+    params: TotpParameters = DEFAULT,
+    center: int = 0,
+) -> tuple[int, ...]:
+    """Finds the time steps near `unix_seconds` whose TOTP equals `code`.
 
     Every candidate step is computed and compared in constant time, matched or
     not, so the response time does not tell which of the steps matched. Replay
@@ -110,47 +132,42 @@ def matching_steps(key: bytes, code: str, unix_seconds: float, window: int = 1) 
 
     Args:
         key: the shared secret.
-        code: the code the user typed (core/codes.py has decided it is six digits;
-            anything else simply never matches).
+        code: the code the user typed (core/codes.py has decided it has the right
+            number of digits; anything else simply never matches).
         unix_seconds: the verifier's current time, in seconds since the Unix epoch.
-        window: how many steps before and after the current one are tolerated
+        window: how many steps before and after the centre are tolerated
             (RFC 6238 §5.2 recommends at most one).
+        params: the authenticator's digits, period and algorithm.
+        center: the window's centre in steps from the current one (a learnt clock drift).
 
     Returns:
-        The matching steps in [step - window, step + window], ascending; empty
-        when none matches. More than one is possible (a one-in-a-million coincidence).
+        The matching steps in [step + center - window, step + center + window],
+        ascending; empty when none matches. More than one is possible (a coincidence).
 
     Raises:
         ValueError: if `window` is negative.
     """
     if window < 0:
         raise ValueError(f"window must not be negative, got {window}")
+    step = time_step(unix_seconds, params.period) + center
+    return steps_matching(key, code, range(step - window, step + window + 1), params)
+
+
+def steps_matching(
+    key: bytes, code: str, steps: Iterable[int], params: TotpParameters = DEFAULT
+) -> tuple[int, ...]:
+    """The steps among `steps` (outside [0, 2**64) ignored) whose TOTP equals `code`,
+    each compared in constant time."""
     typed = code.encode("utf-8")
-    step = time_step(unix_seconds)
-    hmac_sha1 = _keyed_sha1(key)
+    modulus = 10**params.digits
     matches: list[int] = []
-    for candidate in range(max(0, step - window), min(step + window, _MAX_COUNTER) + 1):
-        value = _truncate(hmac_sha1(_COUNTER.pack(candidate)))
-        if hmac.compare_digest(b"%06d" % (value % 1_000_000), typed):
+    for candidate in steps:
+        if not 0 <= candidate <= _MAX_COUNTER:
+            continue
+        value = _truncate(hmac.digest(key, _COUNTER.pack(candidate), params.algorithm))
+        if hmac.compare_digest(b"%0*d" % (params.digits, value % modulus), typed):
             matches.append(candidate)
     return tuple(matches)
-
-
-def _keyed_sha1(key: bytes) -> Callable[[bytes], bytes]:
-    """HMAC-SHA-1 under `key` (RFC 2104), with the key's two padded blocks hashed once."""
-    if len(key) > _SHA1_BLOCK_BYTES:
-        key = _sha1(key).digest()
-    block = key.ljust(_SHA1_BLOCK_BYTES, b"\0")
-    inner, outer = _sha1(block.translate(_INNER_PAD)), _sha1(block.translate(_OUTER_PAD))
-
-    def digest(message: bytes) -> bytes:
-        inner_hash = inner.copy()
-        inner_hash.update(message)
-        outer_hash = outer.copy()
-        outer_hash.update(inner_hash.digest())
-        return outer_hash.digest()
-
-    return digest
 
 
 def generate_secret(token_bytes: Callable[[int], bytes]) -> bytes:
@@ -183,7 +200,9 @@ def base32_secret(secret: bytes) -> str:
     return base64.b32encode(secret).decode("ascii").rstrip("=")
 
 
-def provisioning_uri(secret: bytes, account_name: str, issuer: str) -> str:
+def provisioning_uri(
+    secret: bytes, account_name: str, issuer: str, params: TotpParameters = DEFAULT
+) -> str:
     """Builds the otpauth:// URI that an authenticator app scans from a QR code.
 
     The format is Google Authenticator's Key URI
@@ -195,6 +214,7 @@ def provisioning_uri(secret: bytes, account_name: str, issuer: str) -> str:
         secret: the raw TOTP secret.
         account_name: the user's account as shown in the app, e.g. an email address.
         issuer: the service name shown in the app.
+        params: the digits, period and algorithm the app must use.
 
     Returns:
         `otpauth://totp/<issuer>:<account>?secret=...&issuer=...&algorithm=SHA1&digits=6&period=30`,
@@ -216,7 +236,7 @@ def provisioning_uri(secret: bytes, account_name: str, issuer: str) -> str:
     return (
         f"otpauth://totp/{encoded_issuer}:{quote(account_name, safe='')}"
         f"?secret={base32_secret(secret)}&issuer={encoded_issuer}"
-        f"&algorithm=SHA1&digits={DIGITS}&period={PERIOD_SECONDS}"
+        f"&algorithm={params.algorithm.upper()}&digits={params.digits}&period={params.period}"
     )
 
 

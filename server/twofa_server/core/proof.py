@@ -60,8 +60,8 @@ def prove(
     candidates = code_check.candidates(state, policy, Method.UNSPECIFIED, proof.code)
     verdict = attempts.gate(state.attempts, now, policy, candidates[0])
     if verdict is None:
-        used, reason = code_check.check(state, candidates, proof.code, proof.digest, now)
-        verdict = record_attempt(state, policy, now, used, reason)
+        used, outcome = code_check.check(state, candidates, proof.code, proof.digest, now)
+        verdict = record_attempt(state, policy, now, used, outcome)
     events = verdict_events(
         user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -123,6 +123,13 @@ class Metrics:
             "EvaluateLogin answers, by decision and reason.",
             ("decision", "reason"),
         )
+        self.clock_offset = Histogram(
+            "twofa_clock_offset_seconds",
+            "How far from the server's time the authenticator codes that matched were "
+            "(accepted, or refused as CLOCK_DRIFT): how far users' phone clocks drift.",
+            buckets=(-600, -300, -120, -60, -30, 0, 30, 60, 120, 300, 600),
+            registry=registry,
+        )
         self.store_unavailable = counter(
             "twofa_store_unavailable_total",
             "Calls answered UNAVAILABLE because the store could not be used, by why.",
@@ -195,6 +202,8 @@ class Metrics:
 
     def _verification(self, event: Event) -> None:
         self.verifications.labels(_method(event.method), event.result, event.reason).inc()
+        if event.clock_offset_seconds is not None:
+            self.clock_offset.observe(event.clock_offset_seconds)
 
     def _enrollment(self, name: str) -> Callable[[Event], None]:
         def count(event: Event) -> None:

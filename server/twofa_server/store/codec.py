@@ -11,6 +11,7 @@ import threading
 
 from google.protobuf.message import DecodeError
 
+from ..core import otp
 from ..core.models import (
     Attempts,
     Authenticator,
@@ -103,6 +104,12 @@ class RecordCodec:
                     key, "totp_pending_secret", app.pending_secret
                 ),
                 pending_expires_at_ms=_ms(app.pending_expires_at),
+                digits=app.params.digits if app.params.digits != otp.DIGITS else 0,
+                period=app.params.period if app.params.period != otp.PERIOD_SECONDS else 0,
+                algorithm=app.params.algorithm if app.params.algorithm != "sha1" else "",
+                drift_steps=app.drift_steps,
+                drift_candidate=app.drift_candidate,
+                drift_candidate_step=app.drift_candidate_step,
             ),
             attempts=pb.AttemptRecord(
                 failures=tries.failures,
@@ -150,6 +157,14 @@ class RecordCodec:
                     key, "totp_pending_secret", app.sealed_pending_secret
                 ),
                 pending_expires_at=_seconds(app.pending_expires_at_ms),
+                params=otp.TotpParameters(
+                    app.digits or otp.DIGITS,
+                    app.period or otp.PERIOD_SECONDS,
+                    app.algorithm or "sha1",
+                ),
+                drift_steps=app.drift_steps,
+                drift_candidate=app.drift_candidate if app.HasField("drift_candidate") else None,
+                drift_candidate_step=app.drift_candidate_step,
             ),
             attempts=Attempts(
                 failures=tries.failures,

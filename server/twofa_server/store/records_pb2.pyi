@@ -67,18 +67,30 @@ class TrustedDeviceRecord(_message.Message):
     def __init__(self, device_id: _Optional[str] = ..., digest: _Optional[bytes] = ..., label: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., last_used_at_ms: _Optional[int] = ...) -> None: ...
 
 class AuthenticatorRecord(_message.Message):
-    __slots__ = ("sealed_secret", "last_step", "enabled_at_ms", "sealed_pending_secret", "pending_expires_at_ms")
+    __slots__ = ("sealed_secret", "last_step", "enabled_at_ms", "sealed_pending_secret", "pending_expires_at_ms", "digits", "period", "algorithm", "drift_steps", "drift_candidate", "drift_candidate_step")
     SEALED_SECRET_FIELD_NUMBER: _ClassVar[int]
     LAST_STEP_FIELD_NUMBER: _ClassVar[int]
     ENABLED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     SEALED_PENDING_SECRET_FIELD_NUMBER: _ClassVar[int]
     PENDING_EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DIGITS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_STEPS_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_CANDIDATE_STEP_FIELD_NUMBER: _ClassVar[int]
     sealed_secret: bytes
     last_step: int
     enabled_at_ms: int
     sealed_pending_secret: bytes
     pending_expires_at_ms: int
-    def __init__(self, sealed_secret: _Optional[bytes] = ..., last_step: _Optional[int] = ..., enabled_at_ms: _Optional[int] = ..., sealed_pending_secret: _Optional[bytes] = ..., pending_expires_at_ms: _Optional[int] = ...) -> None: ...
+    digits: int
+    period: int
+    algorithm: str
+    drift_steps: int
+    drift_candidate: int
+    drift_candidate_step: int
+    def __init__(self, sealed_secret: _Optional[bytes] = ..., last_step: _Optional[int] = ..., enabled_at_ms: _Optional[int] = ..., sealed_pending_secret: _Optional[bytes] = ..., pending_expires_at_ms: _Optional[int] = ..., digits: _Optional[int] = ..., period: _Optional[int] = ..., algorithm: _Optional[str] = ..., drift_steps: _Optional[int] = ..., drift_candidate: _Optional[int] = ..., drift_candidate_step: _Optional[int] = ...) -> None: ...
 
 class AttemptRecord(_message.Message):
     __slots__ = ("failures", "last_failure_at_ms", "locked_until_ms", "lockouts")

@@ -44,6 +44,7 @@ class VerifyReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERIFY_REASON_MALFORMED_CODE: _ClassVar[VerifyReason]
     VERIFY_REASON_TOO_MANY_ATTEMPTS: _ClassVar[VerifyReason]
     VERIFY_REASON_LOCKED: _ClassVar[VerifyReason]
+    VERIFY_REASON_CLOCK_DRIFT: _ClassVar[VerifyReason]
 
 class Enforcement(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -102,6 +103,7 @@ VERIFY_REASON_NO_ACTIVE_CODE: VerifyReason
 VERIFY_REASON_MALFORMED_CODE: VerifyReason
 VERIFY_REASON_TOO_MANY_ATTEMPTS: VerifyReason
 VERIFY_REASON_LOCKED: VerifyReason
+VERIFY_REASON_CLOCK_DRIFT: VerifyReason
 ENFORCEMENT_UNSPECIFIED: Enforcement
 ENFORCEMENT_OPTIONAL: Enforcement
 ENFORCEMENT_REQUIRED: Enforcement
@@ -244,7 +246,7 @@ class ConfirmAuthenticatorSetupRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., notify_email: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ConfirmAuthenticatorSetupResponse(_message.Message):
-    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes", "replayed")
+    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes", "replayed", "clock_offset_seconds")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -253,6 +255,7 @@ class ConfirmAuthenticatorSetupResponse(_message.Message):
     WARNING_FIELD_NUMBER: _ClassVar[int]
     BACKUP_CODES_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_SECONDS_FIELD_NUMBER: _ClassVar[int]
     result: VerifyResult
     reason: VerifyReason
     attempts_remaining: int
@@ -261,7 +264,8 @@ class ConfirmAuthenticatorSetupResponse(_message.Message):
     warning: str
     backup_codes: _containers.RepeatedScalarFieldContainer[str]
     replayed: bool
-    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    clock_offset_seconds: int
+    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ..., clock_offset_seconds: _Optional[int] = ...) -> None: ...
 
 class BeginEmailSetupRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "email", "proof_code")
@@ -302,7 +306,7 @@ class ConfirmEmailSetupRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ConfirmEmailSetupResponse(_message.Message):
-    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes", "replayed")
+    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "backup_codes", "replayed", "clock_offset_seconds")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -311,6 +315,7 @@ class ConfirmEmailSetupResponse(_message.Message):
     WARNING_FIELD_NUMBER: _ClassVar[int]
     BACKUP_CODES_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_SECONDS_FIELD_NUMBER: _ClassVar[int]
     result: VerifyResult
     reason: VerifyReason
     attempts_remaining: int
@@ -319,7 +324,8 @@ class ConfirmEmailSetupResponse(_message.Message):
     warning: str
     backup_codes: _containers.RepeatedScalarFieldContainer[str]
     replayed: bool
-    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    clock_offset_seconds: int
+    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., backup_codes: _Optional[_Iterable[str]] = ..., replayed: _Optional[bool] = ..., clock_offset_seconds: _Optional[int] = ...) -> None: ...
 
 class DisableMethodRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "method", "proof_code")
@@ -406,7 +412,7 @@ class VerifyCodeRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., code: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., remember_device: _Optional[bool] = ..., device_label: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class VerifyCodeResponse(_message.Message):
-    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "method", "backup_codes_remaining", "device_token", "device_token_expires_at", "device_token_status", "replayed")
+    __slots__ = ("result", "reason", "attempts_remaining", "retry_after", "locked_until", "warning", "method", "backup_codes_remaining", "device_token", "device_token_expires_at", "device_token_status", "replayed", "clock_offset_seconds")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_REMAINING_FIELD_NUMBER: _ClassVar[int]
@@ -419,6 +425,7 @@ class VerifyCodeResponse(_message.Message):
     DEVICE_TOKEN_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     DEVICE_TOKEN_STATUS_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_OFFSET_SECONDS_FIELD_NUMBER: _ClassVar[int]
     result: VerifyResult
     reason: VerifyReason
     attempts_remaining: int
@@ -431,7 +438,8 @@ class VerifyCodeResponse(_message.Message):
     device_token_expires_at: _timestamp_pb2.Timestamp
     device_token_status: DeviceTokenStatus
     replayed: bool
-    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., backup_codes_remaining: _Optional[int] = ..., device_token: _Optional[str] = ..., device_token_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_token_status: _Optional[_Union[DeviceTokenStatus, str]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    clock_offset_seconds: int
+    def __init__(self, result: _Optional[_Union[VerifyResult, str]] = ..., reason: _Optional[_Union[VerifyReason, str]] = ..., attempts_remaining: _Optional[int] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., warning: _Optional[str] = ..., method: _Optional[_Union[Method, str]] = ..., backup_codes_remaining: _Optional[int] = ..., device_token: _Optional[str] = ..., device_token_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_token_status: _Optional[_Union[DeviceTokenStatus, str]] = ..., replayed: _Optional[bool] = ..., clock_offset_seconds: _Optional[int] = ...) -> None: ...
 
 class RegenerateBackupCodesRequest(_message.Message):
     __slots__ = ("tenant_id", "user_id", "notify_email", "proof_code")
