@@ -1,0 +1,100 @@
+"""The layout's rules hold: core is pure, api/ and the stores know only core's seam."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from ..support.paths import REPO
+
+PACKAGE = REPO / "server" / "twofa_server"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+# Libraries of the outside world: I/O, clocks, wire formats, crypto, rendering.
+OUTSIDE_WORLD = {
+    "grpc",
+    "lmdb",
+    "psycopg",
+    "psycopg_pool",
+    "smtplib",
+    "prometheus_client",
+    "nacl",
+    "segno",
+    "socket",
+    "time",
+    "threading",
+    "asyncio",
+}
+
+
+def _name(module: Path) -> str:
+    parts = module.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(module: Path) -> set[str]:
+    """Every module `module` imports, relative imports resolved to full names."""
+    package = _name(module).split(".")
+    if module.name != "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(target)
+            found |= {f"{target}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _in(module: Path, folder: str) -> bool:
+    return module.is_relative_to(PACKAGE / folder)
+
+
+def _twofa(imports: set[str], folder: str) -> set[str]:
+    prefix = f"twofa_server.{folder}"
+    return {name for name in imports if name == prefix or name.startswith(prefix + ".")}
+
+
+CORE = [m for m in MODULES if _in(m, "core")]
+API = [m for m in MODULES if _in(m, "api")]
+STORES = [m for m in MODULES if _in(m, "store/lmdb") or _in(m, "store/postgres")]
+
+
+def _id(module: Path) -> str:
+    return str(module.relative_to(PACKAGE))
+
+
+@pytest.mark.parametrize("module", CORE, ids=_id)
+def test_core_imports_nothing_outside_core(module: Path) -> None:
+    imports = imports_of(module)
+    roots = {name.split(".")[0] for name in imports}
+    assert not roots & OUTSIDE_WORLD, f"imports {sorted(roots & OUTSIDE_WORLD)}"
+    outside = {
+        name
+        for name in imports
+        if name.startswith("twofa_server") and not name.startswith("twofa_server.core")
+    }
+    assert not outside, f"imports {sorted(outside)}"
+
+
+@pytest.mark.parametrize("module", API, ids=_id)
+def test_api_knows_no_store(module: Path) -> None:
+    assert not _twofa(imports_of(module), "store"), "api/ reaches stores only through core"
+
+
+@pytest.mark.parametrize("module", STORES, ids=_id)
+def test_a_store_knows_nothing_of_the_api(module: Path) -> None:
+    assert not _twofa(imports_of(module), "api")
+
+
+def test_the_rules_see_relative_imports() -> None:
+    # The rules above would pass vacuously if imports were not resolved.
+    runner = PACKAGE / "api" / "runner.py"
+    assert "twofa_server.core.work" in imports_of(runner)
+    lmdb_store = PACKAGE / "store" / "lmdb" / "store.py"
+    assert "twofa_server.store.keys" in imports_of(lmdb_store)
+    assert CORE and API and STORES
