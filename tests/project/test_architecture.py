@@ -98,3 +98,37 @@ def test_the_rules_see_relative_imports() -> None:
     lmdb_store = PACKAGE / "store" / "lmdb" / "store.py"
     assert "twofa_server.store.keys" in imports_of(lmdb_store)
     assert CORE and API and STORES
+
+
+# --- the tests keep the same rule -------------------------------------------------------------
+
+CORE_TESTS = sorted((REPO / "tests" / "core").glob("*.py"))
+# What core's unit tests may use besides core: the pure helpers.
+PURE_SUPPORT = {"clock", "totp", "memory_store"}
+
+
+def _test_imports(module: Path) -> tuple[set[str], set[str]]:
+    """(absolute imports, tests/support modules imported) of a module under tests/core."""
+    absolute, support = set(), set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            absolute |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            absolute |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        elif isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+            support.add(node.module.removeprefix("support."))
+    return absolute, support
+
+
+@pytest.mark.parametrize("module", CORE_TESTS, ids=lambda m: m.name)
+def test_core_tests_use_core_and_pure_helpers_only(module: Path) -> None:
+    absolute, support = _test_imports(module)
+    roots = {name.split(".")[0] for name in absolute}
+    assert not roots & OUTSIDE_WORLD, f"imports {sorted(roots & OUTSIDE_WORLD)}"
+    outside = {
+        name
+        for name in absolute
+        if name.startswith("twofa") and not name.startswith("twofa_server.core")
+    }
+    assert not outside, f"imports {sorted(outside)}"
+    assert support <= PURE_SUPPORT, f"imports support.{sorted(support - PURE_SUPPORT)}"
