@@ -34,7 +34,7 @@ from twofa_server.observability import Metrics
 
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
-from ..support.stores import new_data_dir
+from ..support.stores import new_data_dir, running
 from ..support.totp import totp_code, wrong_code
 from ..support.waiting import wait_until
 
@@ -442,22 +442,16 @@ def test_servers_in_one_process_have_their_own_metrics(
     enroll_app(client, clock, T, U, advance=0)
     data_dir = new_data_dir(tmp_path / "second")
     second_settings = replace(settings, data_dir=data_dir, audit_log=str(tmp_path / "second.log"))
-    second = start(second_settings, clock=clock)
-    try:
+    with running(second_settings, clock) as second:
         assert second.metrics_address != app.metrics_address
         begun = {"method": "authenticator_app", "event": "begun"}
         assert value(scrape(app), "twofa_enrollments_total", **begun) == 1
         assert value(scrape(second), "twofa_enrollments_total", **begun) == 0
-    finally:
-        second.stop(0)
 
 
 def test_empty_metrics_listen_turns_the_endpoint_off(settings: Settings, clock: FixedClock) -> None:
-    app = start(replace(settings, metrics_listen=""), clock=clock)
-    try:
+    with running(replace(settings, metrics_listen=""), clock) as app:
         assert app.metrics_address == ""
-    finally:
-        app.stop(0)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import mailbox
 import socket
 import stat
 import time
-from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from twofa_server.delivery import (
 )
 from twofa_server.delivery.console import MARKER
 
+from ..support.mail_server import body
 from ..support.net import free_port
 from ..support.pki import Pki, make_pki
 from ..support.smtp_sink import Serve, Sink
@@ -46,14 +46,6 @@ def login_mail(recipient: str = "alice@example.com", expires_at: float = NOW + 6
 
 def backup_mail() -> Mail:
     return Mail(MailKind.BACKUP_CODES, "alice@example.com", BACKUP, None, "outbox-43")
-
-
-def body(message: EmailMessage, subtype: str) -> str:
-    part = message.get_body(preferencelist=(subtype,))
-    assert part is not None and part.get_content_subtype() == subtype
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
 
 
 @pytest.fixture(scope="module")

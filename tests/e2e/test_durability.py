@@ -12,7 +12,7 @@ from twofa_client import Method, TwoFactorError, VerifyReason
 
 from ..support.clock import WallClock
 from ..support.enroll import enroll_app
-from ..support.processes import T, connect, next_code, serve, stop, wait_until_serving
+from ..support.processes import T, next_code, serving, stop
 from ..support.totp import totp_code
 
 pytestmark = pytest.mark.slow
@@ -21,8 +21,7 @@ pytestmark = pytest.mark.slow
 def test_acknowledged_changes_survive_sigkill(
     tmp_path: Path, data_dir: Path, socket_path: Path
 ) -> None:
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         secret = enroll_app(client, WallClock(), T, "alice", advance=0).secret
         accepted = next_code(secret)
         assert client.verify_code(T, "alice", accepted).accepted
@@ -35,8 +34,7 @@ def test_acknowledged_changes_survive_sigkill(
         server.process.kill()
         server.process.wait(10)
 
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         status = client.get_user_status(T, "alice")
         app = status.method(Method.AUTHENTICATOR_APP)
         assert app is not None and app.reset_pending
@@ -55,8 +53,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(
     """Kill the server in the middle of concurrent verifications and set-ups (group commit
     in full swing); every acknowledged acceptance, failure and enrollment must be there."""
     users = [f"user-{i}" for i in range(12)]
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         client.update_policy(T, max_attempts=20, warn_after_failures=20)
         secrets = {
             user: enroll_app(client, WallClock(), T, user, advance=0).secret for user in users
@@ -114,8 +111,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(
             thread.join(10)
     assert sum(failures.values()) >= 100 and len(enrolled) >= 4, "too little load to test"
 
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)  # the store opens cleanly
+    with serving(tmp_path, data_dir, socket_path) as (server, client):  # the store opens cleanly
         for user in users:
             counted = client.get_user_status(T, user).failed_attempts
             # Every acknowledged failure is on disk; at most the unanswered ones on top.

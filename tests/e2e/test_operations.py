@@ -29,12 +29,10 @@ from ..support.processes import (
     Server,
     T,
     assert_refused,
-    connect,
     next_code,
     run_twofa,
-    serve,
+    serving,
     stop,
-    wait_until_serving,
 )
 from ..support.sealed_store import USERS, Prepared, watcher_for
 from ..support.waiting import wait_until
@@ -235,8 +233,7 @@ def test_online_rotation_reseals_while_serving_then_the_old_key_goes(
     keyring_path = data_dir / "keyring"
     secrets: dict[str, str] = {}
     metrics = ("--metrics-listen", "127.0.0.1:0")
-    with serve(tmp_path, data_dir, socket_path, *metrics) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path, *metrics) as (server, client):
         for i in range(6):
             secrets[f"user{i}"] = enroll_app(client, WallClock(), T, f"user{i}", advance=0).secret
         for user in ("user0", "user1"):
@@ -286,8 +283,7 @@ def test_online_rotation_reseals_while_serving_then_the_old_key_goes(
     assert server.stderr.count("keyring not reloaded") == 1
 
     # A fresh start with only the new key: every user still verifies, email included.
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         for user, secret in secrets.items():
             if user == "user3":
                 continue  # its next code was used above
@@ -306,8 +302,7 @@ def test_backup_while_serving_is_a_store_that_opens_and_verifies(
 ) -> None:
     copy = tmp_path / "backups" / "one"
     secrets: dict[str, str] = {}
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         for i in range(3):
             secrets[f"user{i}"] = enroll_app(client, WallClock(), T, f"user{i}", advance=0).secret
         with Traffic(client, "user0") as traffic:

@@ -30,7 +30,7 @@ from ..support.processes import (
     connect,
     next_code,
     run_twofa,
-    serve,
+    serving,
     stop,
     wait_until_refusing,
     wait_until_serving,
@@ -119,8 +119,8 @@ def test_serve_refuses_to_start_with_one_line_saying_what_to_do(
 def test_serve_refuses_a_keyring_that_does_not_match_the_store(
     tmp_path: Path, data_dir: Path, socket_path: Path
 ) -> None:
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)  # the store now records keyring A's key check
+    # Once it has served, the store records keyring A's key check.
+    with serving(tmp_path, data_dir, socket_path) as (server, _):
         stop(server)
 
     other = tmp_path / "other-keyring"
@@ -158,8 +158,7 @@ def test_server_answers_health_reflection_and_calls_then_drains_on_sigterm(
     tmp_path: Path, data_dir: Path, socket_path: Path
 ) -> None:
     grace = "--grace-seconds", str(GRACE)
-    with serve(tmp_path, data_dir, socket_path, *grace) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path, *grace) as (server, client):
         assert client.health_check("")
         assert client.health_check(SERVICE)
         assert not client.health_check("no.such.Service")
@@ -184,8 +183,7 @@ def test_a_call_in_flight_at_sigterm_still_completes(
 ) -> None:
     """Holding the store's write lock from here keeps a call on the server while it drains."""
     grace = "--grace-seconds", str(GRACE)
-    with serve(tmp_path, data_dir, socket_path, *grace) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path, *grace) as (server, client):
         stub = twofa_pb2_grpc.TwoFactorServiceStub(client.channel)
         env = lmdb.open(str(data_dir), map_size=1024 * 1024 * 1024, max_dbs=32, subdir=True)
         try:
@@ -252,13 +250,11 @@ def test_settings_from_file_env_and_flags_take_effect(
 def test_a_restart_after_a_clean_stop_reuses_the_store(
     tmp_path: Path, data_dir: Path, socket_path: Path
 ) -> None:
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         secret = enroll_app(client, WallClock(), T, "dave", advance=0).secret
         stop(server)
 
-    with serve(tmp_path, data_dir, socket_path) as server, connect(socket_path) as client:
-        wait_until_serving(client, server)
+    with serving(tmp_path, data_dir, socket_path) as (server, client):
         status = client.get_user_status(T, "dave")
         assert status.enabled_methods
         assert client.verify_code(T, "dave", next_code(secret)).accepted

@@ -33,20 +33,21 @@ WAIT_SECONDS = 10.0
 # --- helpers ---------------------------------------------------------------------------
 
 
-def text_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
+def body(message: EmailMessage, subtype: str) -> str:
+    """The message's `subtype` ("plain" or "html") part, which must be there."""
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None and part.get_content_subtype() == subtype
     content = part.get_content()
     assert isinstance(content, str)
     return content
+
+
+def text_body(message: EmailMessage) -> str:
+    return body(message, "plain")
 
 
 def html_body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
+    return body(message, "html")
 
 
 def code_in(message: EmailMessage) -> str:

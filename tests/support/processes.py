@@ -12,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -190,6 +192,23 @@ def serve(
 ) -> Server:
     args = ["--data-dir", str(data_dir), "--listen", "", "--unix-socket", str(socket_path), *extra]
     return Server(args, cwd=tmp_path, env=clean_env() if env is None else env)
+
+
+@contextmanager
+def serving(
+    tmp_path: Path,
+    data_dir: Path,
+    socket_path: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[Server, TwoFactorClient]]:
+    """`twofa serve` (see serve), and a client on its socket once it answers SERVING."""
+    with (
+        serve(tmp_path, data_dir, socket_path, *extra, env=env) as server,
+        connect(socket_path) as client,
+    ):
+        wait_until_serving(client, server)
+        yield server, client
 
 
 def stop(server: Server) -> None:
