@@ -1,11 +1,13 @@
-"""Shared fixtures: a real server on a free port with a real LMDB store in a temp dir."""
+"""Fixtures shared by several layers: the clock, a server on each store kind, raw LMDB stores.
+
+Per-layer fixtures live in each folder's conftest.py; helpers live in tests/support/.
+"""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,25 @@ from aiosmtpd.controller import Controller
 from twofa_client import TwoFactorClient
 from twofa_server.app import Application, start
 from twofa_server.config import Settings
-from twofa_server.crypto import generate_keyring, write_keyring
+from twofa_server.store.lmdb.store import LmdbStore
 
-from .mailroom import Mailroom, free_port, smtp_settings
-from .smtp_sink import PortZeroController, Serve, Sink
-from .support import FixedClock
+from .support.clock import FixedClock
+from .support.sealed_store import Prepared, prepared_store
+from .support.smtp_sink import PortZeroController, Serve, Sink
+from .support.stores import STORE_KINDS, open_lmdb_store, server_settings
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Runs a test marked `lmdb_only` on the LMDB store alone."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("store_kind", "lmdb") if callspec is not None else "lmdb"
+        (dropped if kind != "lmdb" and item.get_closest_marker("lmdb_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture
@@ -27,18 +43,19 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
+# --- a server in this process, on each kind of store -----------------------------------
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The kind of store the server under test runs on (see support/stores.py)."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "data"
-    write_keyring(data_dir / "keyring", generate_keyring())
-    return Settings(
-        data_dir=data_dir,
-        listen="127.0.0.1:0",
-        workers=8,
-        reflection=True,
-        metrics_listen="127.0.0.1:0",  # the default port would clash between servers
-        audit_log=str(tmp_path / "audit.log"),
-    )
+def settings(store_kind: str, tmp_path: Path) -> Settings:
+    return server_settings(store_kind, tmp_path)
 
 
 @pytest.fixture
@@ -54,15 +71,25 @@ def client(app: Application) -> Iterator[TwoFactorClient]:
         yield connected
 
 
-def restart(
-    app: Application, settings: Settings, clock: FixedClock, **changes: object
-) -> Application:
-    """Stops `app` and starts a new server on the same store."""
-    app.stop(0)
-    return start(replace(settings, **changes), clock=clock)  # type: ignore[arg-type]
+# --- raw LMDB stores -------------------------------------------------------------------
 
 
-# --- for tests that run `twofa` as a separate process (see processes.py) ---
+@pytest.fixture
+def lmdb_store(tmp_path: Path) -> Iterator[LmdbStore]:
+    """An empty LMDB store (16 MiB map, a fresh keyring) opened in this process."""
+    opened = open_lmdb_store(tmp_path / "data")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def prepared(tmp_path: Path) -> Iterator[Prepared]:
+    """An LMDB store with users, a policy and queued mail, all sealed under key 1."""
+    with prepared_store(tmp_path / "data") as store:
+        yield store
+
+
+# --- sockets and SMTP servers ----------------------------------------------------------
 
 
 @pytest.fixture
@@ -76,14 +103,6 @@ def short_dir() -> Iterator[Path]:
 @pytest.fixture
 def socket_path(short_dir: Path) -> Path:
     return short_dir / "api.sock"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data directory holding a fresh keyring (mode 0600) and no store yet."""
-    data = tmp_path / "data"
-    write_keyring(data / "keyring", generate_keyring())
-    return data
 
 
 @pytest.fixture
@@ -103,23 +122,3 @@ def smtp_server() -> Iterator[Serve]:
     yield start
     for controller in controllers:
         controller.stop()
-
-
-# --- twofa with a real SMTP server (see mailroom.py) ---
-
-
-@pytest.fixture
-def mailroom(settings: Settings, clock: FixedClock, smtp_server: Serve) -> Iterator[Mailroom]:
-    """twofa with a working SMTP server."""
-    sink = Sink()
-    room = Mailroom(smtp_settings(settings, smtp_server(sink)), clock, sink)
-    yield room
-    room.close()
-
-
-@pytest.fixture
-def offline(settings: Settings, clock: FixedClock) -> Iterator[Mailroom]:
-    """twofa whose SMTP server is down (nothing listens) until the test calls start_smtp()."""
-    room = Mailroom(smtp_settings(settings, free_port()), clock, Sink())
-    yield room
-    room.close()

@@ -1,0 +1,329 @@
+"""The deployment files under deploy/ stay true to the code they deploy.
+
+Alert rules pass promtool and their unit tests; every metric the rules and the Grafana
+dashboard use is exported by a live server; the Dockerfile, the Kubernetes example and
+the systemd unit only name settings that exist, with values twofa accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from twofa_server.app import Application
+from twofa_server.config import OPTIONS, Settings, env_name, load_settings
+
+from ..support.paths import REPO
+from ..support.processes import run_twofa
+from ..support.tools import required_tool
+
+DEPLOY = REPO / "deploy"
+RULES = DEPLOY / "prometheus" / "twofa-rules.yaml"
+RULE_TESTS = DEPLOY / "prometheus" / "twofa-rules.test.yaml"
+DASHBOARD = DEPLOY / "grafana" / "twofa-dashboard.json"
+DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
+KUBERNETES = DEPLOY / "kubernetes" / "deployment.yaml"
+SYSTEMD = DEPLOY / "systemd" / "twofa.service"
+
+KNOWN_VARIABLES = {env_name(option.key) for option in OPTIONS} | {"TWOFA_CONFIG"}
+METRIC = re.compile(r"\b(?:twofa|grpc_server)_[a-z0-9_]*[a-z0-9]")
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# The six alerts the issue asks for, plus the stuck re-seal.
+ALERTS = {
+    "TwoFALockoutSpike",
+    "TwoFAEmailDeliveryFailing",
+    "TwoFAEmailOutboxStuck",
+    "TwoFAServerErrors",
+    "TwoFAVerifyLatencyHigh",
+    "TwoFAStoreNearlyFull",
+    "TwoFAKeyringResealStuck",
+}
+
+
+# --------------------------------------------------------------------------- alert rules
+
+
+def promtool() -> str:
+    return required_tool("promtool", "apt-get install --no-install-recommends prometheus")
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_promtool_accepts_the_alert_rules() -> None:
+    result = run(promtool(), "check", "rules", str(RULES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
+
+
+def test_the_alert_rules_pass_their_unit_tests() -> None:
+    # Among them: lockouts and caller errors never fire TwoFAServerErrors.
+    result = run(promtool(), "test", "rules", str(RULE_TESTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rules_are_the_alerts_the_issue_asks_for() -> None:
+    text = RULES.read_text()
+    assert set(re.findall(r"^\s*- alert: (\w+)$", text, flags=re.MULTILINE)) == ALERTS
+    # Server errors exclude the codes that mean lockouts, cooldowns and caller mistakes.
+    errors = text.split("alert: TwoFAServerErrors", 1)[1].split("- alert:", 1)[0]
+    assert 'grpc_code=~"Unknown|Internal|Unavailable|DataLoss"' in errors
+    for expected in ("ResourceExhausted", "FailedPrecondition", "InvalidArgument"):
+        assert f'"{expected}' not in errors and f"|{expected}" not in errors
+
+
+# --------------------------------------------------------------------------- metrics in use
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("expr", "definition") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(dashboard)
+    return found
+
+
+def used_metrics() -> dict[str, set[str]]:
+    rules = set(METRIC.findall(RULES.read_text()))
+    dashboard = {name for expr in dashboard_expressions() for name in METRIC.findall(expr)}
+    return {"rules": rules, "dashboard": dashboard}
+
+
+def exported(app: Application) -> tuple[set[str], set[str]]:
+    """(sample names, family names) of GET /metrics."""
+    url = f"http://{app.metrics_address}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        families = list(text_string_to_metric_families(response.read().decode()))
+    samples = {sample.name for family in families for sample in family.samples}
+    return samples, {family.name for family in families}
+
+
+def test_every_metric_of_the_rules_and_dashboard_is_exported_by_a_live_server(
+    app: Application,
+) -> None:
+    assert app.metrics_address, "the test server serves /metrics"
+    samples, families = exported(app)
+    used = used_metrics()
+    assert len(used["rules"]) >= 8 and len(used["dashboard"]) >= 15, used
+    for source, names in used.items():
+        for name in sorted(names):
+            base = name
+            for suffix in HISTOGRAM_SUFFIXES:
+                base = base.removesuffix(suffix)
+            assert name in samples or base in families, f"{source} use {name}, not exported"
+
+
+def test_the_dashboard_has_the_rows_the_issue_asks_for() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    rows = [panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"]
+    assert rows == [
+        "RPCs",
+        "Verifications",
+        "Email",
+        "Trusted devices and backup codes",
+        "Store and keyring",
+    ]
+    used = used_metrics()["dashboard"]
+    for needed in (
+        "grpc_server_handled_total",
+        "grpc_server_handling_seconds_bucket",
+        "twofa_verifications_total",
+        "twofa_lockouts_total",
+        "twofa_emails_sent_total",
+        "twofa_email_failures_total",
+        "twofa_email_outbox_depth",
+        "twofa_trusted_devices_issued_total",
+        "twofa_store_map_used_ratio",
+        "twofa_keyring_reseal_remaining_records",
+    ):
+        assert needed in used, needed
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+# --------------------------------------------------------------------------- Dockerfile
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    logical: list[str] = []
+    pending = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1]) for text in logical]
+
+
+def environment_of_dockerfile() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction, arguments in dockerfile_instructions():
+        if instruction == "ENV":
+            for pair in shlex.split(arguments):
+                name, _, value = pair.partition("=")
+                env[name] = value
+    return env
+
+
+def test_dockerfile_is_multi_stage_slim_non_root_with_an_exec_entrypoint() -> None:
+    instructions = dockerfile_instructions()
+    froms = [args for name, args in instructions if name == "FROM"]
+    assert froms == ["python:3.11-slim AS build", "python:3.11-slim"]
+    final = instructions[[name for name, _ in instructions].index("FROM", 1) :]
+    assert ("USER", "10001:10001") in final
+    assert ("STOPSIGNAL", "SIGTERM") in final
+    [entrypoint] = [json.loads(args) for name, args in final if name == "ENTRYPOINT"]
+    assert entrypoint == ["twofa", "serve"]
+    # Only the virtualenv comes from the build stage.
+    copies = [args for name, args in final if name == "COPY"]
+    assert copies == ["--from=build /opt/twofa /opt/twofa"]
+    volumes = [json.loads(args) for name, args in final if name == "VOLUME"]
+    assert volumes == [["/var/lib/twofa", "/run/twofa"]]
+
+
+def test_dockerfile_copies_paths_that_exist_and_the_dockerignore_keeps() -> None:
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    kept = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
+    for name, arguments in dockerfile_instructions():
+        if name != "COPY" or arguments.startswith("--from"):
+            continue
+        *sources, _target = arguments.split()
+        for source in sources:
+            assert (REPO / source).exists(), source
+            assert source.rstrip("/") in kept, f"{source} is excluded by .dockerignore"
+
+
+def test_dockerfile_environment_is_a_valid_configuration() -> None:
+    env = environment_of_dockerfile()
+    twofa = {name: value for name, value in env.items() if name.startswith("TWOFA_")}
+    assert set(twofa) <= KNOWN_VARIABLES, set(twofa) - KNOWN_VARIABLES
+    settings = load_settings(environ=twofa)
+    assert settings.data_dir == Path("/var/lib/twofa")
+    assert settings.unix_socket == "/run/twofa/twofa.sock" and settings.listen == ""
+    assert settings.health_listen == "0.0.0.0:8081"
+    assert settings.metrics_listen == "0.0.0.0:9464"
+    exposed = {
+        args for name, args in dockerfile_instructions() if name == "EXPOSE" for args in [args]
+    }
+    assert exposed == {"8081 9464"}
+    assert env["PATH"].startswith("/opt/twofa/bin:")
+
+
+def test_the_entrypoint_command_runs(tmp_path: Path) -> None:
+    result = run_twofa("serve", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "--health-listen" in result.stdout and "--metrics-listen" in result.stdout
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+
+def test_kubernetes_example_runs_twofa_as_a_hardened_native_sidecar() -> None:
+    text = KUBERNETES.read_text()
+    init, containers = text.split("      initContainers:\n", 1)[1].split("      containers:\n", 1)
+    # The sidecar is an init container that keeps running.
+    assert "          restartPolicy: Always\n" in init
+    for fragment in (
+        "readOnlyRootFilesystem: true",
+        "allowPrivilegeEscalation: false",
+        "capabilities: {drop: [ALL]}",
+        "startupProbe:\n            grpc: {port: 8081}",
+        "readinessProbe:\n            grpc: {port: 8081}",
+        "livenessProbe:\n            grpc: {port: 8081}",
+        "requests: {cpu: 100m, memory: 64Mi}",
+        "{name: twofa-socket, mountPath: /run/twofa}",
+        "{name: twofa-keyring, mountPath: /etc/twofa/keyring, readOnly: true}",
+        "{name: metrics, containerPort: 9464",
+    ):
+        assert fragment in init, fragment
+    assert "{name: twofa-socket, mountPath: /run/twofa}" in containers
+    assert "runAsNonRoot: true" in text
+    assert "emptyDir: {medium: Memory" in text  # the socket
+    assert "secretName: twofa-keyring\n            defaultMode: 0400" in text
+    assert "subPath:" not in text  # a Secret mounted with subPath never sees a rotation
+    podmonitor = text.split("kind: PodMonitor", 1)[1]
+    assert "- port: metrics" in podmonitor and "path: /metrics" in podmonitor
+
+    env = dict(re.findall(r"\{name: (TWOFA_\w+), value: \"?([^\"}]*)\"?\}", init))
+    assert set(env) <= KNOWN_VARIABLES, set(env) - KNOWN_VARIABLES
+    settings = load_settings(environ=env)
+    assert settings.keyring_path == Path("/etc/twofa/keyring/keyring")
+    assert settings.health_listen.endswith(":8081") and settings.metrics_listen.endswith(":9464")
+    assert settings.unix_socket.startswith("/run/twofa/")
+
+
+# --------------------------------------------------------------------------- systemd
+
+
+def unit_settings() -> list[tuple[str, str]]:
+    pairs = []
+    for line in SYSTEMD.read_text().splitlines():
+        if line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            pairs.append((key, value))
+    return pairs
+
+
+def test_systemd_unit_runs_twofa_with_a_dynamic_user_and_the_keyring_as_a_credential() -> None:
+    pairs = unit_settings()
+    values = dict(pairs)
+    for key, value in {
+        "Type": "exec",
+        "DynamicUser": "yes",
+        "StateDirectory": "twofa",
+        "RuntimeDirectory": "twofa",
+        "LoadCredential": "keyring:/etc/twofa/keyring",
+        "KillSignal": "SIGTERM",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+    }.items():
+        assert values.get(key) == value, key
+    assert int(values["TimeoutStopSec"].removesuffix("s")) > Settings().grace_seconds
+    env = dict(value.split("=", 1) for key, value in pairs if key == "Environment")
+    assert set(env) <= KNOWN_VARIABLES, set(env) - KNOWN_VARIABLES
+    assert env["TWOFA_KEYRING_FILE"] == "%d/keyring"  # $CREDENTIALS_DIRECTORY
+    settings = load_settings(environ=env)
+    assert settings.data_dir == Path("/var/lib/twofa")  # StateDirectory
+    assert Path(settings.unix_socket).parent == Path("/run/twofa")  # RuntimeDirectory
+
+
+def test_systemd_analyze_accepts_the_unit(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze not installed")
+    twofa = Path(shutil.which("twofa") or REPO / ".venv" / "bin" / "twofa")
+    unit = tmp_path / "twofa.service"
+    # The unit names /opt/twofa, where the image and the install instructions put twofa.
+    unit.write_text(SYSTEMD.read_text().replace("/opt/twofa/bin/twofa", str(twofa)))
+    result = run(analyze, "verify", str(unit))
+    if result.returncode != 0 and "Failed to" in result.stderr and "bus" in result.stderr.lower():
+        pytest.skip(f"systemd-analyze cannot run here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert "Unknown key" not in result.stderr and "ignoring" not in result.stderr, result.stderr

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests of every layer (clock, TOTP, enrolment, servers, mail, processes)."""

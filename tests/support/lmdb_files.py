@@ -1,0 +1,50 @@
+"""A raw view of an LMDB store: every record as bytes, and the bytes of its files.
+
+LMDB only: tests that use these read what the LMDB store writes, so they carry
+the `lmdb_only` mark and are not run against another store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lmdb
+
+from twofa_server.app import Application
+
+
+def dump_store(source: Application | Path) -> dict[str, dict[bytes, bytes]]:
+    """Every key and value of every named sub-database of an LMDB store (LMDB only).
+
+    Pass the running Application (LMDB refuses a second open of the same
+    environment in one process), or the data directory of a stopped one.
+    """
+    if isinstance(source, Application):
+        return source.store.snapshot()
+    data_dir = source
+    env = lmdb.open(str(data_dir), readonly=True, lock=False, max_dbs=32, subdir=True)
+    try:
+        with env.begin() as txn:
+            names = [bytes(key) for key, _ in txn.cursor()]
+        dump: dict[str, dict[bytes, bytes]] = {}
+        for name in names:
+            db = env.open_db(name, create=False)
+            with env.begin(db=db) as txn:
+                dump[name.decode()] = {bytes(k): bytes(v) for k, v in txn.cursor()}
+        return dump
+    finally:
+        env.close()
+
+
+def store_bytes(data_dir: Path) -> bytes:
+    """The raw content of the LMDB files (data and lock)."""
+    return b"".join(path.read_bytes() for path in sorted(data_dir.glob("*.mdb")))
+
+
+def in_records(app: Application, needle: bytes) -> bool:
+    """Whether `needle` appears in any key or value the running app's store holds."""
+    return any(
+        needle in key or needle in value
+        for records in dump_store(app).values()
+        for key, value in records.items()
+    )

@@ -1,0 +1,78 @@
+"""The stores the behaviour suite runs against, and servers started on them.
+
+The `store_kind` fixture (tests/conftest.py) is parametrised over STORE_KINDS, and
+`settings`, `app` and `client` are built on it, so a test that asks for any of them
+runs once per store. Adding a store means adding its kind here and a branch in
+`server_settings` that fills Settings for it. A test that is inherently about LMDB
+(its files, its map size, its raw records) carries the `lmdb_only` mark, or asks for
+the `lmdb_store` fixture, which is LMDB whatever the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from twofa_server.app import Application, start
+from twofa_server.config import Settings
+from twofa_server.core.ports import Clock
+from twofa_server.crypto import Sealer, generate_keyring, write_keyring
+from twofa_server.store.lmdb.store import LmdbStore
+
+from .clock import FixedClock
+
+STORE_KINDS = ("lmdb",)
+
+
+def new_data_dir(path: Path) -> Path:
+    """Makes `path` a data directory holding a fresh keyring (mode 0600) and no store yet."""
+    write_keyring(path / "keyring", generate_keyring())
+    return path
+
+
+def server_settings(store_kind: str, tmp_path: Path) -> Settings:
+    """Settings for a test server on a store of `store_kind`, with its files under `tmp_path`.
+
+    Loopback on a free port, metrics on a free port (the default one would clash
+    between servers), the audit log in a file.
+    """
+    base = Settings(
+        data_dir=new_data_dir(tmp_path / "data"),
+        listen="127.0.0.1:0",
+        workers=8,
+        reflection=True,
+        metrics_listen="127.0.0.1:0",
+        audit_log=str(tmp_path / "audit.log"),
+    )
+    if store_kind == "lmdb":
+        return base
+    raise ValueError(f"no test settings for the store kind {store_kind!r}")
+
+
+def restart(
+    app: Application, settings: Settings, clock: FixedClock, **changes: object
+) -> Application:
+    """Stops `app` and starts a new server on the same store."""
+    app.stop(0)
+    return start(replace(settings, **changes), clock=clock)  # type: ignore[arg-type]
+
+
+@contextmanager
+def running(settings: Settings, clock: FixedClock) -> Iterator[Application]:
+    """A server started on `settings`, stopped when the block ends."""
+    app = start(settings, clock=clock)
+    try:
+        yield app
+    finally:
+        app.stop(0)
+
+
+def open_lmdb_store(
+    directory: Path, map_size_mb: int = 16, sealer: Sealer | None = None, clock: Clock | None = None
+) -> LmdbStore:
+    """An LMDB store in `directory`, sealing under a fresh keyring unless `sealer` is given."""
+    return LmdbStore(
+        directory, map_size_mb, sealer or Sealer(generate_keyring()), clock or FixedClock()
+    )

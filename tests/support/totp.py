@@ -1,0 +1,48 @@
+"""RFC 6238 TOTP for tests, written independently of the server's core/otp.py.
+
+Tests compute the codes a person would read off the app with these, never with the
+server's own implementation, so that a bug there cannot hide itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import struct
+
+STEP_SECONDS = 30
+
+
+def secret_bytes(secret_b32: str) -> bytes:
+    """The raw key of a base32 secret as the API shows it (without padding)."""
+    return base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+
+
+def totp_at(key: bytes, unix_seconds: float, offset_steps: int = 0) -> str:
+    """RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a raw key, `offset_steps` steps from now."""
+    counter = int(unix_seconds // STEP_SECONDS) + offset_steps
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def totp_code(secret_b32: str, unix_seconds: float, offset_steps: int = 0) -> str:
+    """RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, as the app shows it."""
+    return totp_at(secret_bytes(secret_b32), unix_seconds, offset_steps)
+
+
+def wrong_code_at(key: bytes, unix_seconds: float) -> str:
+    """A six-digit code that matches none of the steps the server accepts now (raw key)."""
+    valid = {totp_at(key, unix_seconds, k) for k in (-1, 0, 1)}
+    for candidate in range(1_000_000):
+        code = f"{(candidate * 7919) % 1_000_000:06d}"
+        if code not in valid:
+            return code
+    raise AssertionError("unreachable")
+
+
+def wrong_code(secret_b32: str, unix_seconds: float) -> str:
+    """A six-digit code that matches none of the steps the server accepts now."""
+    return wrong_code_at(secret_bytes(secret_b32), unix_seconds)
