@@ -56,7 +56,17 @@ def test_a_typed_code_is_normalised_once_and_given_its_shape(
 )
 def test_which_methods_a_shape_fits(shape: CodeShape, fits: set[Method]) -> None:
     methods = {Method.AUTHENTICATOR_APP, Method.EMAIL, Method.BACKUP_CODE}
-    assert {m for m in methods if codes.TypedCode("x", shape).fits(m)} == fits
+    text = {SIX: "123456", BACKUP: "ABCDEFGHJKMN"}.get(shape, "x")
+    assert {m for m in methods if codes.TypedCode(text, shape).fits(m)} == fits
+
+
+def test_an_eight_digit_code_fits_an_app_set_to_eight_digits_only() -> None:
+    eight = read_code("1234 5678")
+    assert eight.shape is CodeShape.EIGHT_DIGITS
+    assert eight.fits(Method.AUTHENTICATOR_APP, app_digits=8)
+    assert not eight.fits(Method.AUTHENTICATOR_APP, app_digits=6)
+    assert not eight.fits(Method.EMAIL)
+    assert not read_code("123456").fits(Method.AUTHENTICATOR_APP, app_digits=8)
 
 
 # --- backup codes ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ RULE_TESTS = DEPLOY / "prometheus" / "twofa-rules.test.yaml"
 DASHBOARD = DEPLOY / "grafana" / "twofa-dashboard.json"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 KUBERNETES = DEPLOY / "kubernetes" / "deployment.yaml"
+STATEFULSET = DEPLOY / "kubernetes" / "statefulset-lmdb.yaml"
 SYSTEMD = DEPLOY / "systemd" / "twofa.service"
 
 KNOWN_VARIABLES = {env_name(option.key) for option in OPTIONS} | {"TWOFA_CONFIG"}
@@ -242,9 +243,25 @@ def test_the_entrypoint_command_runs(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- Kubernetes
 
 
-def test_kubernetes_example_runs_twofa_as_a_hardened_native_sidecar() -> None:
-    text = KUBERNETES.read_text()
+def _sidecar_env(init: str) -> dict[str, str]:
+    """The sidecar's TWOFA_* variables; one taken from a Secret stands for itself."""
+    env = dict(re.findall(r"\{name: (TWOFA_\w+), value: \"?([^\"}]*)\"?\}", init))
+    for name in re.findall(r"- name: (TWOFA_\w+)\n\s+valueFrom: \{secretKeyRef", init):
+        env[name] = "host=db.example.com dbname=twofa user=twofa sslmode=verify-full"
+    assert set(env) <= KNOWN_VARIABLES, set(env) - KNOWN_VARIABLES
+    return env
+
+
+def _pod_parts(text: str) -> tuple[str, str]:
+    """The sidecar (an init container) and the application's containers of the first pod."""
     init, containers = text.split("      initContainers:\n", 1)[1].split("      containers:\n", 1)
+    return init, containers
+
+
+@pytest.mark.parametrize("manifest", [KUBERNETES, STATEFULSET], ids=lambda p: p.name)
+def test_kubernetes_examples_run_twofa_as_a_hardened_native_sidecar(manifest: Path) -> None:
+    text = manifest.read_text()
+    init, containers = _pod_parts(text)
     # The sidecar is an init container that keeps running.
     assert "          restartPolicy: Always\n" in init
     for fragment in (
@@ -265,15 +282,39 @@ def test_kubernetes_example_runs_twofa_as_a_hardened_native_sidecar() -> None:
     assert "emptyDir: {medium: Memory" in text  # the socket
     assert "secretName: twofa-keyring\n            defaultMode: 0400" in text
     assert "subPath:" not in text  # a Secret mounted with subPath never sees a rotation
-    podmonitor = text.split("kind: PodMonitor", 1)[1]
-    assert "- port: metrics" in podmonitor and "path: /metrics" in podmonitor
+    # A Service named twofa must not inject TWOFA_SERVICE_HOST and friends into any pod.
+    assert text.count("enableServiceLinks: false") == text.count("  template:\n") >= 2
+    # Each example creates its store once, with 'twofa store init', never by serving.
+    assert "command: [twofa, store, init]" in text.split("kind: Job", 1)[1]
 
-    env = dict(re.findall(r"\{name: (TWOFA_\w+), value: \"?([^\"}]*)\"?\}", init))
-    assert set(env) <= KNOWN_VARIABLES, set(env) - KNOWN_VARIABLES
-    settings = load_settings(environ=env)
+    settings = load_settings(environ=_sidecar_env(init))
     assert settings.keyring_path == Path("/etc/twofa/keyring/keyring")
     assert settings.health_listen.endswith(":8081") and settings.metrics_listen.endswith(":9464")
     assert settings.unix_socket.startswith("/run/twofa/")
+
+
+def test_the_multi_replica_example_shares_one_postgresql_database() -> None:
+    text = KUBERNETES.read_text()
+    init, _ = _pod_parts(text)
+    assert "replicas: 2" in text
+    settings = load_settings(environ=_sidecar_env(init))
+    assert settings.store == "postgres" and settings.postgres.dsn
+    assert settings.postgres.password_file == Path("/etc/twofa/postgres/password")
+    assert "emptyDir: {sizeLimit" not in text  # no per-pod store to lose
+    podmonitor = text.split("kind: PodMonitor", 1)[1]
+    assert "- port: metrics" in podmonitor and "path: /metrics" in podmonitor
+
+
+def test_the_single_replica_example_keeps_lmdb_on_a_persistent_volume() -> None:
+    text = STATEFULSET.read_text()
+    init, _ = _pod_parts(text)
+    assert "kind: StatefulSet" in text and "replicas: 1" in text
+    settings = load_settings(environ=_sidecar_env(init))
+    assert settings.store == "lmdb" and settings.data_dir == Path("/var/lib/twofa")
+    assert "{name: data, mountPath: /var/lib/twofa}" in init
+    claim = text.split("volumeClaimTemplates:", 1)[1]
+    assert "name: data" in claim and "ReadWriteOnce" in claim
+    assert "emptyDir: {sizeLimit" not in text  # never the store on an emptyDir
 
 
 # --------------------------------------------------------------------------- systemd

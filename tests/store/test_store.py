@@ -15,7 +15,7 @@ from twofa_server.core.models import Policy, UserState
 from twofa_server.crypto import Sealer, generate_keyring
 from twofa_server.crypto.keyring import with_new_primary_key
 from twofa_server.store.codec import RecordCodec
-from twofa_server.store.lmdb.store import LmdbTransaction
+from twofa_server.store.lmdb.store import LmdbStore, LmdbTransaction
 from twofa_server.store.records_pb2 import UserRecord
 
 from ..support.clock import FixedClock
@@ -43,8 +43,10 @@ def fill_until_nearly_full(app: Application) -> None:
                 for name in names:
                     tx.put_policy(name, Policy())
 
+            store = app.store
+            assert isinstance(store, LmdbStore)
             try:
-                app.store.write(put_policies)
+                store.write(put_policies)
             except StoreFull:
                 break
             filled += batch

@@ -11,6 +11,7 @@ from pathlib import Path
 import lmdb
 
 from twofa_server.app import Application
+from twofa_server.store.lmdb.store import LmdbStore
 
 
 def dump_store(source: Application | Path) -> dict[str, dict[bytes, bytes]]:
@@ -20,7 +21,9 @@ def dump_store(source: Application | Path) -> dict[str, dict[bytes, bytes]]:
     environment in one process), or the data directory of a stopped one.
     """
     if isinstance(source, Application):
-        return source.store.snapshot()
+        store = source.store
+        assert isinstance(store, LmdbStore), "dump_store reads LMDB stores only"
+        return store.snapshot()
     data_dir = source
     env = lmdb.open(str(data_dir), readonly=True, lock=False, max_dbs=32, subdir=True)
     try:

@@ -56,7 +56,9 @@ class MemoryTransaction:
     def put_policy(self, tenant_id: str, policy: Policy) -> None:
         self._state.policies[tenant_id] = policy
 
-    def users_after(self, after: UserRef | None, limit: int) -> list[tuple[UserRef, UserState]]:
+    def users_after(
+        self, after: UserRef | None, limit: int
+    ) -> list[tuple[UserRef, UserState | None]]:
         """Users in (tenant, user) order, starting after `after`."""
         ordered = sorted(self._state.users, key=lambda ref: (ref.tenant_id, ref.user_id))
         if after is not None:
@@ -80,6 +82,10 @@ class MemoryStore:
 
     def run(self, work: Work[T]) -> Done[T]:
         self.runs += 1
+        if work.answer_from_read is not None:
+            early = work.answer_from_read(MemoryTransaction(copy.deepcopy(self.state)))
+            if early is not None:
+                return early
         working = copy.deepcopy(self.state)
         done = work.run(MemoryTransaction(working))  # an exception leaves self.state as it was
         if work.writes:

@@ -7,6 +7,7 @@ directory owned by that user. Each test gets a database of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -143,8 +144,6 @@ class PostgresCluster:
         return f"host=127.0.0.1 port={self.port} dbname={name} user={owner}"
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -95,7 +95,7 @@ def census(prepared: Prepared, primary: int | None = None) -> Any:
 
 def read_users(prepared: Prepared) -> dict[UserRef, UserState]:
     def read(tx: LmdbTransaction) -> dict[UserRef, UserState]:
-        return {user: state for user, state in tx.users_after(None, 1000)}
+        return {user: state for user, state in tx.users_after(None, 1000) if state is not None}
 
     return prepared.store.read(read)
 
