@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./data
 GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), '_proto'))")
 
-.PHONY: run test lint proto proto-check bench docs install install-dev clean
+.PHONY: run test lint proto proto-check bench bench-against docs install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ docs: install
 
 bench: install-dev
 	$(BIN)/python -m bench.run --report bench/README.md
+
+# This tree's server against REV's (a commit or branch), served in turns: `make bench-against REV=main~1`.
+bench-against: install-dev
+	@test -n "$(REV)" || { echo "usage: make bench-against REV=<commit or branch, e.g. main~1>"; exit 2; }
+	$(BIN)/python -m bench.run --against '$(REV)'
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/build clients/python/*.egg-info

@@ -1,9 +1,10 @@
 """``python -m bench.run``: load the store, start twofa, run the scenario table, report.
 
 See bench/README.md for what is measured and why; ``make bench`` runs
-``python -m bench.run --report bench/README.md``. With ``--users 1000000`` (or
-any ``--compare-users N``) it instead serves a big store and a small one at
-once and measures them in turns.
+``python -m bench.run --report bench/README.md``. Two other modes serve two
+twofa servers at once and measure them in turns: ``--against REV`` compares
+this tree's server with REV's on copies of one store, and ``--users 1000000``
+(or any ``--compare-users N``) a big store with a small one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import grpc
 
-from . import bigstore, report, twofa_lmdb
+from . import against_report, bigstore, report, twofa_lmdb
+from .against import AgainstFailed, compare_builds, worktree
 from .inprocess import measure_floor
 from .loadgen import LoadGenerator, LoadGeneratorFailed
 from .plan import Plan, measure
@@ -43,6 +45,7 @@ DEFAULT_COMPARE_USERS = 1_000
 # to about 3,600 req/s.
 MAIN_ROWS = (5.0, 1.0, 2)
 USERS_ROWS = (1.0, 0.3, 4)
+AGAINST_ROWS = (2.0, 0.5, 3)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -74,9 +77,9 @@ def _seconds(text: str) -> float:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     add = parser.add_argument
-    add("--duration", type=_seconds, help="measured seconds per row (5; 1 comparing users)")
-    add("--warmup", type=_seconds, help="uncounted seconds before each row (1; 0.3)")
-    add("--rounds", type=int, help="runs of each row, the fastest reported (2; 4)")
+    add("--duration", type=_seconds, help="measured seconds per row (5; 2 --against; 1 users)")
+    add("--warmup", type=_seconds, help="uncounted seconds before each row (1; 0.5; 0.3)")
+    add("--rounds", type=int, help="runs of each row, the fastest reported (2; 3; 4)")
     add("--concurrency", type=_int_list, default=(1, 8, 64), help="in-flight requests (1,8,64)")
     add("--scenarios", type=_scenario_list, default=tuple(SCENARIOS), help="rows of scenarios.py")
     add(
@@ -94,6 +97,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         f"(default: {DEFAULT_COMPARE_USERS:,} from --users {BIG_STORE_USERS:,} on, else "
         "none; 0: none). Writes only the users block of --report.",
     )
+    add(
+        "--against",
+        metavar="REV",
+        help="also serve REV's server (a temporary git worktree) on a copy of the store, in "
+        "turns with this tree's; writes only the against block of --report",
+    )
     add("--seed", default="", help="hex seed of the users' secrets (default: random)")
     add("--work-dir", type=Path, help="where the temporary store goes (default: the temp dir)")
     add("--report", type=Path, help="markdown file whose marked block receives the tables")
@@ -104,14 +113,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
     if args.compare_users is None:
-        args.compare_users = DEFAULT_COMPARE_USERS if args.users >= BIG_STORE_USERS else 0
+        big = args.users >= BIG_STORE_USERS and not args.against
+        args.compare_users = DEFAULT_COMPARE_USERS if big else 0
     if args.compare_users < 0:
         parser.error("--compare-users must be 0 (none) or more")
-    if args.compare_users and "health" not in args.scenarios:
+    if args.compare_users and args.against:
+        parser.error("--against and --compare-users run alone, one at a time")
+    if (args.compare_users or args.against) and "health" not in args.scenarios:
         parser.error("a comparison needs the health scenario: it is the baseline")
     if args.compare_users:
         args.mixed_setups = ()
-    rows = USERS_ROWS if args.compare_users else MAIN_ROWS
+    rows = AGAINST_ROWS if args.against else USERS_ROWS if args.compare_users else MAIN_ROWS
     args.duration = args.duration or rows[0]
     args.warmup = args.warmup or rows[1]
     args.rounds = args.rounds or rows[2]
@@ -163,7 +175,14 @@ def _run(args: argparse.Namespace, plan: Plan, population: Population, tmp: Path
     started_at = time.monotonic()
     env = _environment(plan, tmp)
     with LoadGenerator() as generator:
-        if args.compare_users:
+        if args.against:
+            with worktree(args.against, tmp / "against-tree") as other:
+                run = compare_builds(generator, plan, population, other, tmp, args.workers)
+            block = against_report.against_block(env, run, time.monotonic() - started_at)
+            marks, rows = (against_report.BEGIN, against_report.END), run.rows
+            status = 1 if run.failed is not None else 0
+            ran_out = "shorten the rows or raise --users"
+        elif args.compare_users:
             small = Population(TENANT, args.compare_users, population.seed)
             users = bigstore.compare_users(generator, plan, (population, small), tmp, args.workers)
             block = bigstore.users_block(env, users, time.monotonic() - started_at)
@@ -197,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="twofa-bench-", dir=args.work_dir) as tmp:
             return _run(args, plan, population, Path(tmp))
-    except (ServerFailed, LoadGeneratorFailed) as failure:
+    except (AgainstFailed, ServerFailed, LoadGeneratorFailed) as failure:
         say(f"failed: {failure}")
         return 1
 
