@@ -55,9 +55,12 @@ def _describe(commit: str) -> str:
 
 
 def describe_this() -> str:
-    """This tree's commit, and whether its server or client code has uncommitted changes."""
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "server", "clients")
-    return _describe("HEAD") + (" (with uncommitted changes)" if dirty else "")
+    """This tree's server and client code: the commit that last changed them, and whether
+    they have uncommitted changes."""
+    code = ("--", "server", "clients")
+    dirty = _git("status", "--porcelain", "--untracked-files=no", *code)
+    last = _git("log", "-1", "--format=%H", "HEAD", *code)
+    return _describe(last) + (" (with uncommitted changes)" if dirty else "")
 
 
 @contextmanager

@@ -165,7 +165,8 @@ def _mixed(run: AgainstRun) -> list[str]:
 
 def against_block(env: Environment, run: AgainstRun, total_seconds: float) -> str:
     head = [
-        f"**this**: {run.this.description}. **{run.other.label}**: {run.other.description}.",
+        f"**this**: server code of {run.this.description}  ",
+        f"**{run.other.label}**: {run.other.description}",
         "",
         environment_line(env),
     ]
