@@ -2,8 +2,11 @@
 
 A row's "this/REV" is the ratio of the two builds' ratios to their own health
 Check at the same concurrency (for health itself, of the req/s), from each
-row's fastest round; "by round" gives the same ratio round by round (the two
-builds' rows of one round ran seconds apart), whose spread is the run's noise.
+row's fastest round; "by round" gives the same ratio round by round. Health's
+own noise enters that ratio twice, so two steadier quotients stand beside it:
+the req/s of the two builds' rows that ran back to back (median and range over
+the rounds), and REV's server CPU per request over this build's (median; above
+1: this build is cheaper).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class Pair:
     ours_ratio: float  # fastest round over health's fastest (for health: req/s)
     theirs_ratio: float
     by_round: list[float]  # this/REV of each round
+    side_by_side: list[float]  # each round's req/s, this over REV
+    cpu: list[float]  # each round's server CPU per request, REV over this
 
     @property
     def ratio(self) -> float:
@@ -64,7 +69,16 @@ def pairs(run: AgainstRun) -> list[Pair]:
         by_round = [
             ours_rounds[i] / theirs_rounds[i] for i in sorted(ours_rounds) if theirs_rounds.get(i)
         ]
-        result.append(Pair(ours, other, ours_ratio, theirs_ratio, by_round))
+        same_round = [
+            (a, b) for a in ours.each for b in other.each if a.round == b.round and b.answered
+        ]
+        side_by_side = [a.throughput / b.throughput for a, b in same_round]
+        cpu = [
+            b.server_cpu_us_per_request / a.server_cpu_us_per_request
+            for a, b in same_round
+            if a.server_cpu_us_per_request
+        ]
+        result.append(Pair(ours, other, ours_ratio, theirs_ratio, by_round, side_by_side, cpu))
     return result
 
 
@@ -72,12 +86,16 @@ def _span(values: Sequence[float]) -> str:
     return f"{min(values):.2f} to {max(values):.2f}" if values else "n/a"
 
 
+def _median(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "n/a"
+
+
 def _table(pairs_: Sequence[Pair], rev: str) -> list[str]:
     lines = [
         f"| scenario | c | this req/s | vs health | {rev} req/s | vs health | this/{rev} "
-        f"| by round | p99 ms: this, {rev} | server CPU µs/req: this, {rev} "
-        f"| errors: this, {rev} |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        f"| by round | req/s side by side: this/{rev} | CPU/req: {rev}/this "
+        f"| p99 ms: this, {rev} | errors: this, {rev} |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for p in pairs_:
         a, b = p.ours.best, p.theirs.best
@@ -86,8 +104,8 @@ def _table(pairs_: Sequence[Pair], rev: str) -> list[str]:
             f"| {a.scenario} | {a.concurrency} | {a.throughput:,.0f} "
             f"| {'1.00' if health else f'{p.ours_ratio:.2f}'} | {b.throughput:,.0f} "
             f"| {'1.00' if health else f'{p.theirs_ratio:.2f}'} | **{p.ratio:.2f}** "
-            f"| {_span(p.by_round)} | {ms(a.p99_ns)}, {ms(b.p99_ns)} "
-            f"| {a.server_cpu_us_per_request:.0f}, {b.server_cpu_us_per_request:.0f} "
+            f"| {_span(p.by_round)} | {_median(p.side_by_side)} ({_span(p.side_by_side)}) "
+            f"| {_median(p.cpu)} ({_span(p.cpu)}) | {ms(a.p99_ns)}, {ms(b.p99_ns)} "
             f"| {problems(p.ours)}, {problems(p.theirs)} |"
         )
     return lines
@@ -100,31 +118,33 @@ def _summary(pairs_: Sequence[Pair], run: AgainstRun) -> list[str]:
     lines = [
         f"- {p.ours.best.scenario} c={busiest}: this {p.ours_ratio:.2f}, {rev} "
         f"{p.theirs_ratio:.2f} of health; this/{rev} **{p.ratio:.2f}** "
-        f"(rounds {_span(p.by_round)})"
+        f"(rounds {_span(p.by_round)}); side by side in req/s {_median(p.side_by_side)} "
+        f"({_span(p.side_by_side)}); CPU per request {rev}/this {_median(p.cpu)}"
         for p in rows
         if p.ours.best.concurrency == busiest
     ]
-    slower = [p for p in rows if p.by_round and max(p.by_round) < 1]
-    faster = [p for p in rows if p.by_round and min(p.by_round) > 1]
+    slower = [p for p in rows if p.side_by_side and max(p.side_by_side) < 1]
+    faster = [p for p in rows if p.side_by_side and min(p.side_by_side) > 1]
 
     def names(group: list[Pair]) -> str:
         return ", ".join(f"{p.ours.best.scenario} c={p.ours.best.concurrency}" for p in group)
 
     lines.append(
-        f"- slower than {rev} in every round: {names(slower) or 'none'}; "
+        f"- slower than {rev} side by side in every round: {names(slower) or 'none'}; "
         f"faster in every round: {names(faster) or 'none'}; the other rows' rounds fell "
-        "on both sides of 1"
+        "on both sides"
     )
     all_rows = [p.ours for p in pairs_] + [p.theirs for p in pairs_]
     spreads = [r.spread for r in all_rows if r.rounds > 1]
-    widths = [max(p.by_round) - min(p.by_round) for p in rows if len(p.by_round) > 1]
+    widths = [max(p.side_by_side) - min(p.side_by_side) for p in rows if len(p.side_by_side) > 1]
     others = max((m.other_cores for r in all_rows for m in r.each), default=0.0)
     if spreads and widths:
         lines.append(
             f"- noise: a row's slowest round was up to {max(spreads):.0%} below its fastest "
-            f"(median {statistics.median(spreads):.0%}); a row's this/{rev} moved by up to "
-            f"{max(widths):.2f} between rounds (median {statistics.median(widths):.2f}); the "
-            f"rest of the machine kept up to {others:.2f} cores busy during a row"
+            f"(median {statistics.median(spreads):.0%}); a row's side-by-side this/{rev} "
+            f"moved by up to {max(widths):.2f} between rounds (median "
+            f"{statistics.median(widths):.2f}); the rest of the machine kept up to "
+            f"{others:.2f} cores busy during a row"
         )
     return lines
 

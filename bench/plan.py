@@ -1,9 +1,9 @@
 """What to run, in which order, and the measuring of it against any targets.
 
-Rows are run with concurrency outermost, then round, target and scenario: each
-row is measured right next to its health baseline, and the rows of several
-targets next to each other, so drifting noise hits them alike. The mixed phase
-follows: per round and target, the mixes' main load alone, then each mix.
+Rows are run with concurrency outermost, then round, scenario and target: each
+row is measured seconds after its health baseline, and the targets' rows of one
+scenario back to back, so drifting noise hits them alike. The mixed phase
+follows: per round, the mixes' main load alone, then each mix, on each target.
 """
 
 from __future__ import annotations
@@ -41,16 +41,16 @@ class Plan:
             self._job(target, (Load(name, c),), round_)
             for c in self.concurrency
             for round_ in range(self.rounds)
-            for target in targets
             for name in self.scenarios
+            for target in targets
             if name not in skip.get(target.label, ())
         ]
         alone = list(dict.fromkeys(mix.main for mix in self.mixes))
         jobs += [
             self._job(target, loads, round_, MIXED)
             for round_ in range(self.rounds)
-            for target in targets
             for loads in [(main,) for main in alone] + [(m.main, m.beside) for m in self.mixes]
+            for target in targets
         ]
         return jobs
 

@@ -79,6 +79,9 @@ def scenario_table(rows: Sequence[Row], by_server: bool = False) -> list[str]:
     to the health row of its own server. Mixed-phase rows are left out.
     """
     base = baselines(rows)
+    if by_server:  # one server's rows together, in the order the servers first ran
+        first = {target: i for i, target in reversed(list(enumerate(r.best.target for r in rows)))}
+        rows = sorted(rows, key=lambda r: first[r.best.target])
     lines = [
         ("| server " if by_server else "")
         + "| scenario | c | req/s | vs health | p50 ms | p99 ms | server CPU µs/req (kernel) "

@@ -60,3 +60,5 @@ def test_against_divides_each_builds_ratio_to_its_own_health() -> None:
     # Fastest rounds: 500/1000 against 520/1000; round by round: 0.5/0.4 and 0.525/0.52.
     assert round(verify.ratio, 3) == 0.962
     assert [round(x, 3) for x in verify.by_round] == [1.25, 1.01]
+    # The rows that ran back to back, req/s against req/s: 500/400 and 420/520.
+    assert [round(x, 3) for x in verify.side_by_side] == [1.25, 0.808]
