@@ -20,7 +20,7 @@ from .plan import Plan, measure
 from .procstat import Memory
 from .report import Environment, environment_line, memory_sentence, supply_note
 from .stats import Row
-from .tables import mib, ratio, scenario_table
+from .tables import baselines, fraction, mib, scenario_table, vs_health
 from .targets import Target, started, this_build
 from .users import Population
 
@@ -83,32 +83,27 @@ def compare_users(
 def _comparison_lines(run: UsersRun) -> list[str]:
     """For each VerifyCode row of the big store, how it compares with the small store's."""
     big, small = run.stores[0].label, run.stores[1].label
-    health = {
-        (r.best.target, r.best.concurrency): r.best.throughput
-        for r in run.rows
-        if r.best.scenario == "health"
-    }
-    by_key = {(r.best.target, r.best.scenario, r.best.concurrency): r.best for r in run.rows}
+    base = baselines(run.rows)
+    by_key = {(r.best.target, r.best.scenario, r.best.concurrency): r for r in run.rows}
     lines = []
     for row in run.rows:
         m = row.best
         if m.target != big or m.scenario not in VERIFY_SCENARIOS:
             continue
         head = f"{m.scenario} c={m.concurrency}: {big} {m.throughput:,.0f} req/s"
-        big_base, small_base = health.get((big, m.concurrency)), health.get((small, m.concurrency))
-        other = by_key.get((small, m.scenario, m.concurrency))
-        if other is None or not other.throughput:
+        share = fraction(vs_health(row, base))
+        other_row = by_key.get((small, m.scenario, m.concurrency))
+        if other_row is None or not other_row.best.throughput:
             why = run.skipped.get(m.scenario, "not measured")
-            lines.append(
-                f"- {head} ({ratio(m.throughput, big_base)} of health); not run on {small} ({why})"
-            )
+            lines.append(f"- {head} ({share} of health); not run on {small} ({why})")
             continue
+        other = other_row.best
         raw = m.throughput / other.throughput
         verdict = "within" if raw >= 1 - SAME_WITHIN else "**NOT** within"
         lines.append(
-            f"- **{head}** ({ratio(m.throughput, big_base)} of its health), {small} "
-            f"{other.throughput:,.0f} req/s ({ratio(other.throughput, small_base)}). Big over "
-            f"small: **{raw:.2f}** in req/s ({verdict} {SAME_WITHIN:.0%}); server CPU "
+            f"- **{head}** ({share} of its health), {small} {other.throughput:,.0f} req/s "
+            f"({fraction(vs_health(other_row, base))}). Big over small: **{raw:.2f}** in "
+            f"req/s ({verdict} {SAME_WITHIN:.0%}); server CPU "
             f"{m.server_cpu_us_per_request:.0f} against {other.server_cpu_us_per_request:.0f} "
             "µs/req."
         )

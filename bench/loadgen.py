@@ -3,8 +3,8 @@
 The parent (bench/plan.py) sends a Job through a pipe and gets one Measurement
 per load back. A job runs one load (a scenario at a concurrency) or several at
 once against the same server (a mix), each on its own channel with its own
-counters. The process keeps one UserBook per store for the whole run, because
-the server remembers every code it has seen.
+counters. The process keeps one UserBook per target (by label) for the whole
+run, because each server remembers every code it has seen.
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ class Job:
     """Run `loads` at once against one server for `duration` seconds after `warmup`.
 
     Attributes:
-        target: the server's label, echoed in the measurements.
+        target: the server's label, echoed in the measurements; also names the
+            UserBook of its store's users.
         address: host:port; pid: its process, whose CPU time is read.
-        book: names the UserBook of the server's store. Servers on copies of one
-            store need books of their own: each remembers its own codes.
         population: the users that store holds.
         phase, round: the part of the run and the round, echoed in the measurements.
     """
@@ -46,7 +45,6 @@ class Job:
     target: str
     address: str
     pid: int
-    book: str
     population: Population
     loads: tuple[Load, ...]
     duration: float
@@ -190,9 +188,9 @@ def serve(conn: Connection) -> None:
     loop = asyncio.new_event_loop()
     try:
         while (job := conn.recv()) is not None:
-            book = books.setdefault(job.book, UserBook(job.population))
+            book = books.setdefault(job.target, UserBook(job.population))
             try:
-                assert book.population == job.population, f"book {job.book} holds other users"
+                assert book.population == job.population, f"{job.target}'s users changed"
                 conn.send(loop.run_until_complete(run_job(job, book)))
             except Exception as exc:  # reported to the parent, which stops the run
                 loads = ", ".join(str(load) for load in job.loads)

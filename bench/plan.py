@@ -60,7 +60,6 @@ class Plan:
             target.label,
             spec.address,
             target.pid,
-            target.book,
             spec.population,
             loads,
             self.duration,

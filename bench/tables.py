@@ -97,14 +97,14 @@ def scenario_table(rows: Sequence[Row], by_server: bool = False) -> list[str]:
         lines.append(
             (f"| {m.target} " if by_server else "")
             + f"| {m.scenario} | {m.concurrency} | {throughput(row)} "
-            f"| {_fraction(vs_health(row, base))} | {ms(m.p50_ns)} | {ms(m.p99_ns)} "
+            f"| {fraction(vs_health(row, base))} | {ms(m.p50_ns)} | {ms(m.p99_ns)} "
             f"| {cpu(m)} | {per_commit(m)} | {cores(m)} "
             f"| {mib(memory.anon)} ({mib(memory.store)}) | {problems(row)} |"
         )
     return lines
 
 
-def _fraction(value: float | None) -> str:
+def fraction(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 

@@ -52,12 +52,12 @@ class ServerSpec:
     """How to start one server under test, and what it holds.
 
     Attributes:
-        label: unique in a run; names the server's rows.
+        label: unique in a run; names the server's rows and the load generator's
+            record of what its users were sent (servers on copies of one store
+            each need their own).
         command, cwd, env: how to start it (env None: the bench's own).
         address: host:port it will listen on.
         population: the users its store holds (NO_USERS for a health-only server).
-        book: names the load generator's record of what those users were sent;
-            servers on copies of one store need one each. Default: the label.
         count_commits: durable commits so far, read from outside the server;
             None where nothing counts them.
         store_file: the file it maps its store from, whose resident pages are
@@ -71,7 +71,6 @@ class ServerSpec:
     cwd: Path = REPO_ROOT
     env: Mapping[str, str] | None = None
     population: Population = NO_USERS
-    book: str = ""
     count_commits: Callable[[], int] | None = None
     store_file: str | None = None
     settle: bool = True
@@ -88,10 +87,6 @@ class Target:
     @property
     def label(self) -> str:
         return self.spec.label
-
-    @property
-    def book(self) -> str:
-        return self.spec.book or self.spec.label
 
     def commits(self) -> int | None:
         return self.spec.count_commits() if self.spec.count_commits else None
