@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./data
 GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), '_proto'))")
 
-.PHONY: run test lint proto proto-check buf-lint buf-gen-check buf-breaking node-client bench docs install install-dev demo clean
+.PHONY: run test lint proto proto-check buf-lint buf-gen-check buf-breaking node-client bench bench-against docs install install-dev demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ docs: install
 
 bench: install-dev
 	$(BIN)/python -m bench.run --report bench/README.md
+
+# This tree's server against REV's (a commit or branch), served in turns: `make bench-against REV=main~1`.
+bench-against: install-dev
+	@test -n "$(REV)" || { echo "usage: make bench-against REV=<commit or branch, e.g. main~1>"; exit 2; }
+	$(BIN)/python -m bench.run --against '$(REV)'
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/build clients/python/*.egg-info

@@ -1,8 +1,10 @@
-"""The load generator: its own process, grpc.aio, C tasks on one channel, bounded in time.
+"""The load generator: its own process, grpc.aio, tasks bounded in time.
 
-The parent (run.py) sends a Job through a pipe and gets a Measurement back; the
-process keeps one UserBook per population (per store) for the whole run, because
-the server remembers every code it has seen.
+The parent (bench/plan.py) sends a Job through a pipe and gets one Measurement
+per load back. A job runs one load (a scenario at a concurrency) or several at
+once against the same server (a mix), each on its own channel with its own
+counters. The process keeps one UserBook per target (by label) for the whole
+run, because each server remembers every code it has seen.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import multiprocessing
 import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
@@ -20,32 +21,36 @@ import grpc
 
 from .book import UserBook
 from .procstat import cpu_times, machine_busy_seconds
-from .scenarios import SCENARIOS, Call, Outcome
+from .scenarios import SCENARIOS, Call, Load, Outcome
 from .stats import Measurement, percentile
 from .users import Population
 
 CONNECT_TIMEOUT_SECONDS = 10.0
-# The population (and so the store) a job's requests are about, unless it names another.
-MAIN = "main"
 # Requests in flight when the window closes may take up to the call timeout to finish.
 DRAIN_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """Run `scenario` at `concurrency` against `target` (host:port), whose process is `pid`.
+    """Run `loads` at once against one server for `duration` seconds after `warmup`.
 
-    `population` names the users of the target's store (a key of the populations
-    the LoadGenerator was started with).
+    Attributes:
+        target: the server's label, echoed in the measurements; also names the
+            UserBook of its store's users.
+        address: host:port; pid: its process, whose CPU time is read.
+        population: the users that store holds.
+        phase, round: the part of the run and the round, echoed in the measurements.
     """
 
     target: str
-    target_pid: int
-    scenario: str
-    concurrency: int
+    address: str
+    pid: int
+    population: Population
+    loads: tuple[Load, ...]
     duration: float
     warmup: float
-    population: str = MAIN
+    phase: str = ""
+    round: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,100 +60,141 @@ class Failure:
     message: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Window:
     start_ns: int
     end_ns: int
+
+
+@dataclass(slots=True)
+class _Counters:
+    """What one load's tasks saw."""
+
     latencies: list[int] = field(default_factory=list)
     mismatches: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     starved: bool = False
     sent: int = 0
+
+
+@dataclass(slots=True)
+class _Probe:
     # (user, system) seconds of the server and of this process, at the start and the end.
     server_cpu: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
     client_cpu: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
     machine_cpu: tuple[float, float] = (0.0, 0.0)  # every core, every process
 
 
-async def _worker(call: Call, window: _Window) -> None:
+async def _worker(call: Call, window: _Window, counters: _Counters) -> None:
     # Bounded: no request starts after the window's end, and each has a deadline.
     while (started := time.perf_counter_ns()) < window.end_ns:
         try:
             outcome = await call()
         except grpc.aio.AioRpcError as err:
             name = err.code().name
-            window.errors[name] = window.errors.get(name, 0) + 1
-            window.sent += 1
+            counters.errors[name] = counters.errors.get(name, 0) + 1
+            counters.sent += 1
             continue
         if outcome is Outcome.STARVED:
-            window.starved = True
+            counters.starved = True
             return
-        window.sent += 1
+        counters.sent += 1
         if outcome is Outcome.MISMATCH:
-            window.mismatches += 1
+            counters.mismatches += 1
         if started >= window.start_ns:
-            window.latencies.append(time.perf_counter_ns() - started)
+            counters.latencies.append(time.perf_counter_ns() - started)
 
 
-async def _probe(window: _Window, pid: int) -> None:
+async def _probe(window: _Window, pid: int, probe: _Probe) -> None:
     """Reads the server's and this process's CPU time at the window's start and end."""
     await asyncio.sleep(max(0.0, (window.start_ns - time.perf_counter_ns()) / 1e9))
     server_start, client_start = cpu_times(pid), cpu_times(os.getpid())
     machine_start = machine_busy_seconds()
     await asyncio.sleep(max(0.0, (window.end_ns - time.perf_counter_ns()) / 1e9))
-    window.server_cpu = (server_start, cpu_times(pid))
-    window.client_cpu = (client_start, cpu_times(os.getpid()))
-    window.machine_cpu = (machine_start, machine_busy_seconds())
+    probe.server_cpu = (server_start, cpu_times(pid))
+    probe.client_cpu = (client_start, cpu_times(os.getpid()))
+    probe.machine_cpu = (machine_start, machine_busy_seconds())
 
 
-async def run_job(job: Job, book: UserBook) -> Measurement:
-    """Runs one job: connect, warm up, measure for `duration`, drain."""
-    scenario = SCENARIOS[job.scenario]
-    supply_before = scenario.supply(book)
-    async with grpc.aio.insecure_channel(job.target) as channel:
-        await asyncio.wait_for(channel.channel_ready(), CONNECT_TIMEOUT_SECONDS)
-        call = scenario.make_call(channel, book)
-        now = time.perf_counter_ns()
-        start = now + int(job.warmup * 1e9)
-        window = _Window(start_ns=start, end_ns=start + int(job.duration * 1e9))
-        tasks = [_worker(call, window) for _ in range(job.concurrency)]
+def _spent(readings: tuple[tuple[float, float], tuple[float, float]]) -> tuple[float, float]:
+    """(user + system, system) seconds between two (user, system) readings."""
+    (user0, sys0), (user1, sys1) = readings
+    return user1 + sys1 - user0 - sys0, sys1 - sys0
+
+
+async def run_job(job: Job, book: UserBook) -> list[Measurement]:
+    """Runs one job: connect, warm up, measure for `duration`, drain; one result per load."""
+    scenarios = [SCENARIOS[load.scenario] for load in job.loads]
+    supplies = [scenario.supply(book) for scenario in scenarios]
+    counters = [_Counters() for _ in job.loads]
+    probe = _Probe()
+    async with contextlib.AsyncExitStack() as stack:
+        channels = [
+            await stack.enter_async_context(grpc.aio.insecure_channel(job.address))
+            for _ in job.loads
+        ]
+        for channel in channels:
+            await asyncio.wait_for(channel.channel_ready(), CONNECT_TIMEOUT_SECONDS)
+        start = time.perf_counter_ns() + int(job.warmup * 1e9)
+        window = _Window(start, start + int(job.duration * 1e9))
+        tasks = [
+            _worker(scenario.make_call(channel, book), window, counted)
+            for scenario, channel, counted, load in zip(
+                scenarios, channels, counters, job.loads, strict=True
+            )
+            for _ in range(load.concurrency)
+        ]
         await asyncio.wait_for(
-            asyncio.gather(_probe(window, job.target_pid), *tasks),
+            asyncio.gather(_probe(window, job.pid, probe), *tasks),
             job.warmup + job.duration + DRAIN_SECONDS,
         )
-    latencies = sorted(window.latencies)
-    (server_user0, server_sys0), (server_user1, server_sys1) = window.server_cpu
-    (client_user0, client_sys0), (client_user1, client_sys1) = window.client_cpu
-    return Measurement(
-        target=job.target,
-        scenario=job.scenario,
-        concurrency=job.concurrency,
-        seconds=job.duration,
-        answered=len(latencies),
-        sent=window.sent,
-        p50_ns=percentile(latencies, 0.50),
-        p99_ns=percentile(latencies, 0.99),
-        mismatches=window.mismatches,
-        errors=window.errors,
-        starved=window.starved,
-        server_cpu_seconds=server_user1 + server_sys1 - server_user0 - server_sys0,
-        server_sys_seconds=server_sys1 - server_sys0,
-        client_cpu_seconds=client_user1 + client_sys1 - client_user0 - client_sys0,
-        machine_cpu_seconds=window.machine_cpu[1] - window.machine_cpu[0],
-        supply_before=supply_before,
-    )
+    server_cpu, server_sys = _spent(probe.server_cpu)
+    client_cpu, _ = _spent(probe.client_cpu)
+    results = []
+    for index, (load, counted, supply) in enumerate(
+        zip(job.loads, counters, supplies, strict=True)
+    ):
+        latencies = sorted(counted.latencies)
+        results.append(
+            Measurement(
+                target=job.target,
+                scenario=load.scenario,
+                concurrency=load.concurrency,
+                seconds=job.duration,
+                answered=len(latencies),
+                sent=counted.sent,
+                p50_ns=percentile(latencies, 0.50),
+                p99_ns=percentile(latencies, 0.99),
+                mismatches=counted.mismatches,
+                errors=counted.errors,
+                starved=counted.starved,
+                # The server's and the client's CPU are the whole job's, every load's.
+                server_cpu_seconds=server_cpu,
+                server_sys_seconds=server_sys,
+                client_cpu_seconds=client_cpu,
+                machine_cpu_seconds=probe.machine_cpu[1] - probe.machine_cpu[0],
+                supply_before=supply,
+                phase=job.phase,
+                round=job.round,
+                beside=" + ".join(str(other) for i, other in enumerate(job.loads) if i != index),
+            )
+        )
+    return results
 
 
-def serve(conn: Connection, populations: Mapping[str, Population]) -> None:
-    """The process's main loop: one Job in, one Measurement (or Failure) out, until None."""
-    books = {name: UserBook(population) for name, population in populations.items()}
+def serve(conn: Connection) -> None:
+    """The process's main loop: one Job in, its Measurements (or a Failure) out, until None."""
+    books: dict[str, UserBook] = {}
     loop = asyncio.new_event_loop()
     try:
         while (job := conn.recv()) is not None:
+            book = books.setdefault(job.target, UserBook(job.population))
             try:
-                conn.send(loop.run_until_complete(run_job(job, books[job.population])))
+                assert book.population == job.population, f"{job.target}'s users changed"
+                conn.send(loop.run_until_complete(run_job(job, book)))
             except Exception as exc:  # reported to the parent, which stops the run
-                conn.send(Failure(f"{job.scenario} c={job.concurrency}: {exc!r}"))
+                loads = ", ".join(str(load) for load in job.loads)
+                conn.send(Failure(f"{job.target}, {loads}: {exc!r}"))
     finally:
         loop.close()
         conn.close()
@@ -161,30 +207,27 @@ class LoadGeneratorFailed(Exception):
 class LoadGenerator:
     """The parent's handle on the load-generator process (started with spawn, not fork).
 
-    Use as a context manager; `run` sends one Job and waits, bounded, for its Measurement.
-
-    Args:
-        populations: the users of each store, by the name Jobs give in `population`.
+    Use as a context manager; `run` sends one Job and waits, bounded, for its Measurements.
     """
 
-    def __init__(self, populations: Mapping[str, Population]) -> None:
+    def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=serve, args=(child, dict(populations)), name="bench-loadgen", daemon=True
+            target=serve, args=(child,), name="bench-loadgen", daemon=True
         )
         self._process.start()
         child.close()
 
-    def run(self, job: Job) -> Measurement:
+    def run(self, job: Job) -> list[Measurement]:
         self._conn.send(job)
         limit = job.warmup + job.duration + DRAIN_SECONDS + CONNECT_TIMEOUT_SECONDS + 30.0
         if not self._conn.poll(limit):
-            raise LoadGeneratorFailed(f"no answer for {job.scenario} c={job.concurrency}")
+            raise LoadGeneratorFailed(f"no answer for {job.target} {job.loads}")
         answer = self._conn.recv()
         if isinstance(answer, Failure):
             raise LoadGeneratorFailed(answer.message)
-        assert isinstance(answer, Measurement)
+        assert isinstance(answer, list)
         return answer
 
     def close(self) -> None:

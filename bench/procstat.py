@@ -37,7 +37,7 @@ class Memory:
         file: RssFile, resident pages of mapped files: the store's pages that
             LMDB's read-only map has touched, and the interpreter's and
             libraries' code. These are page cache, shared and reclaimable.
-        store: the resident part of the mapping of `data.mdb` alone (part of `file`).
+        store: the resident part of the mapping of the store's file alone (part of `file`).
     """
 
     peak: int = 0
@@ -46,7 +46,7 @@ class Memory:
     store: int = 0
 
 
-def memory(pid: int, mapped_name: str = "data.mdb") -> Memory:
+def memory(pid: int, mapped_name: str | None) -> Memory:
     """`pid`'s memory now; `store` sums the Rss of its mappings of a file named `mapped_name`."""
     fields: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -55,6 +55,8 @@ def memory(pid: int, mapped_name: str = "data.mdb") -> Memory:
             fields[name] = int(value.split()[0]) * 1024
     store = 0
     inside = False
+    if mapped_name is None:
+        return Memory(fields.get("VmHWM", 0), fields.get("RssAnon", 0), fields.get("RssFile", 0))
     with open(f"/proc/{pid}/smaps") as smaps:
         for line in smaps:
             head = line.split(maxsplit=5)

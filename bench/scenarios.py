@@ -1,9 +1,10 @@
 """The table of scenarios: what one request of each kind sends and what it must answer.
 
 A scenario is a name, a description and a factory that, given an open channel
-and the run's UserBook, returns the coroutine function one load-generator task
-calls in a loop. Part 5 adds rows here (more RPCs); targets (other servers) are
-chosen by the caller, so a row is not tied to one server.
+and the UserBook of the target's store, returns the coroutine function one
+load-generator task calls in a loop. A Load is a scenario at a concurrency; a
+Mix runs one load beside another on the same server. Scenarios are not tied to
+a kind of server: targets (bench/targets.py) are chosen by the caller.
 """
 
 from __future__ import annotations
@@ -165,6 +166,37 @@ def _begin_setup(channel: grpc.aio.Channel, book: UserBook) -> Call:
         return Outcome.OK if complete else Outcome.MISMATCH
 
     return call
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """`concurrency` tasks, each sending `scenario`'s requests one at a time."""
+
+    scenario: str
+    concurrency: int
+
+    def __str__(self) -> str:
+        return f"{self.scenario} c={self.concurrency}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mix:
+    """`main` measured while `beside` runs against the same server, each with its own counters."""
+
+    main: Load
+    beside: Load
+
+
+# The mixed scenario of issue 13: VerifyCode beside concurrent set-ups, whose QR
+# rendering holds the GIL the event loop and the writer thread need.
+MIX_MAIN = Load("verify_wrong", 8)
+MIX_BESIDE = "begin_setup"
+MIX_BESIDE_COUNTS = (4, 16)
+
+
+def mixes(beside_counts: tuple[int, ...]) -> tuple[Mix, ...]:
+    """VerifyCode at c=8 beside each count of concurrent BeginAuthenticatorSetup calls."""
+    return tuple(Mix(MIX_MAIN, Load(MIX_BESIDE, k)) for k in beside_counts)
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -27,7 +27,7 @@ class Measurement:
     so none goes unseen.
     """
 
-    target: str
+    target: str  # the label of the server under test
     scenario: str
     concurrency: int
     seconds: float
@@ -43,6 +43,11 @@ class Measurement:
     client_cpu_seconds: float = 0.0
     machine_cpu_seconds: float = 0.0  # every process on every core, these two included
     supply_before: int | None = None
+    # The part of the run this was measured in ("" for the scenario table), and the
+    # loads run beside it on the same server at the same time ("" when alone).
+    phase: str = ""
+    beside: str = ""
+    round: int = 0
     # LMDB commits the server made during the row, warm-up included (read by the parent
     # from the store); None where not counted.
     commits: int | None = None
@@ -96,19 +101,37 @@ class Row:
     disturbed one (as `timeit` takes the minimum). The errors, mismatches and
     sends of all rounds are added into it, so repeating a row never hides a
     wrong answer; its server memory is that of the round that left the most
-    private memory. `low` and `high` are the least and the most throughput of any round.
+    private memory. `each` holds every round as measured, in the order they ran.
     """
 
     best: Measurement
-    rounds: int
-    low: float
-    high: float
+    each: tuple[Measurement, ...]
+
+    @property
+    def rounds(self) -> int:
+        return len(self.each)
+
+    @property
+    def throughputs(self) -> tuple[float, ...]:
+        return tuple(m.throughput for m in self.each)
+
+    @property
+    def low(self) -> float:
+        return min(self.throughputs)
+
+    @property
+    def high(self) -> float:
+        return max(self.throughputs)
+
+    @property
+    def spread(self) -> float:
+        """How far the slowest round fell below the fastest, as a fraction of the fastest."""
+        return 1 - self.low / self.high if self.high else 0.0
 
 
 def combine(rounds: Sequence[Measurement]) -> Row:
-    """One Row from the rounds of the same (server, scenario, concurrency)."""
-    ordered = sorted(rounds, key=lambda m: m.throughput)
-    fastest = ordered[-1]
+    """One Row from the rounds of the same server, scenario, concurrency and mix."""
+    fastest = max(rounds, key=lambda m: m.throughput)
     errors: dict[str, int] = {}
     for m in rounds:
         for code, count in m.errors.items():
@@ -125,12 +148,13 @@ def combine(rounds: Sequence[Measurement]) -> Row:
         else sum(m.commits or 0 for m in rounds),
         server_memory=max((m.server_memory for m in rounds), key=lambda memory: memory.anon),
     )
-    return Row(best, len(rounds), ordered[0].throughput, ordered[-1].throughput)
+    return Row(best, tuple(rounds))
 
 
 def group_rounds(results: Sequence[Measurement]) -> list[Row]:
-    """Rows in first-seen order, each combining the rounds of one (server, scenario, c)."""
-    groups: dict[tuple[str, str, int], list[Measurement]] = {}
+    """Rows in first-seen order, each combining the rounds of one server, scenario, c and mix."""
+    groups: dict[tuple[str, str, str, int, str], list[Measurement]] = {}
     for m in results:
-        groups.setdefault((m.target, m.scenario, m.concurrency), []).append(m)
+        key = (m.target, m.phase, m.scenario, m.concurrency, m.beside)
+        groups.setdefault(key, []).append(m)
     return [combine(group) for group in groups.values()]

@@ -68,6 +68,10 @@ class Population:
         return [slot * stride % self.count for slot in range(self.count)]
 
 
+# The population of a server whose store holds nobody (one that answers health only).
+NO_USERS = Population("none", 0, b"")
+
+
 def _golden_stride(count: int) -> int:
     """A step coprime with `count` near count / golden ratio: a full, well-spread cycle."""
     stride = max(1, round(count * 0.6180339887))

@@ -1,6 +1,6 @@
 """Bare health-only gRPC servers in the styles twofa could use, to compare their cost.
 
-Run one per process: ``python -m bench.servers --style threads --workers 8 --listen
+Run one per process: ``python -m bench.research.servers --style threads --workers 8 --listen
 127.0.0.1:PORT`` (a sync ``grpc.server`` on a ThreadPoolExecutor, as twofa serves
 today) or ``--style aio`` / ``--style aio-uvloop`` (``grpc.aio`` on plain asyncio
 or on uvloop). Each serves only grpc.health.v1 until SIGTERM, so the comparison
@@ -12,7 +12,8 @@ twofa write pays, without any of twofa's logic. The thread pool commits in the
 worker; the aio server hands the commit to a thread with ``asyncio.to_thread``,
 or, with ``--commit-via writer``, to twofa's own writer thread
 (store/lmdb/writer.py), which commits whatever is queued in
-one batch with one fsync: what twofa does.
+one batch with one fsync: what twofa does. ``python -m bench.research.styles``
+starts them all and measures them in turns (see bench/research/README.md).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ async def serve_aio(listen: str, commits: DurableCommits | None, via_writer: boo
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.servers", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.research.servers", description=__doc__)
     parser.add_argument("--style", choices=STYLES, required=True)
     parser.add_argument("--workers", type=int, default=16, help="threads of the thread pool")
     parser.add_argument("--listen", required=True, help="host:port")

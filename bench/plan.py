@@ -1,0 +1,101 @@
+"""What to run, in which order, and the measuring of it against any targets.
+
+Rows are run with concurrency outermost, then round, scenario and target: each
+row is measured seconds after its health baseline, and the targets' rows of one
+scenario back to back, so drifting noise hits them alike. The mixed phase
+follows: per round, the mixes' main load alone, then each mix, on each target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from .loadgen import Job, LoadGenerator
+from .progress import say
+from .scenarios import Load, Mix
+from .stats import Measurement, Row, group_rounds
+from .targets import Target
+
+MIXED = "mixed"  # the phase of the mixed-load rows
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Scenarios at concurrency levels and mixes, each row `duration` s after `warmup`."""
+
+    scenarios: tuple[str, ...]
+    concurrency: tuple[int, ...]
+    duration: float
+    warmup: float
+    rounds: int
+    mixes: tuple[Mix, ...] = ()
+
+    def jobs(
+        self, targets: Sequence[Target], skip: Mapping[str, Collection[str]] | None = None
+    ) -> list[Job]:
+        """Every row of every round; `skip` names scenarios a target (by label) does not run."""
+        skip = skip or {}
+        jobs = [
+            self._job(target, (Load(name, c),), round_)
+            for c in self.concurrency
+            for round_ in range(self.rounds)
+            for name in self.scenarios
+            for target in targets
+            if name not in skip.get(target.label, ())
+        ]
+        alone = list(dict.fromkeys(mix.main for mix in self.mixes))
+        jobs += [
+            self._job(target, loads, round_, MIXED)
+            for round_ in range(self.rounds)
+            for loads in [(main,) for main in alone] + [(m.main, m.beside) for m in self.mixes]
+            for target in targets
+        ]
+        return jobs
+
+    def _job(self, target: Target, loads: tuple[Load, ...], round_: int, phase: str = "") -> Job:
+        spec = target.spec
+        return Job(
+            target.label,
+            spec.address,
+            target.pid,
+            spec.population,
+            loads,
+            self.duration,
+            self.warmup,
+            phase,
+            round_,
+        )
+
+
+def measure(generator: LoadGenerator, jobs: Sequence[Job], targets: Sequence[Target]) -> list[Row]:
+    """Runs the jobs in order; adds each target's commits and memory; one Row per row."""
+    by_label = {target.label: target for target in targets}
+    results: list[Measurement] = []
+    for job in jobs:
+        target = by_label[job.target]
+        before = target.commits()
+        measured = generator.run(job)
+        after = target.commits()
+        # Commits are a job's, every load's: shown only for a load that ran alone.
+        commits = after - before if after is not None and before is not None else None
+        memory = target.memory()  # just after the row; the parent has nothing else to do
+        for m in measured:
+            m = dataclasses.replace(
+                m, server_memory=memory, commits=commits if len(measured) == 1 else None
+            )
+            _progress(m)
+            results.append(m)
+    return group_rounds(results)
+
+
+def _progress(m: Measurement) -> None:
+    beside = f" beside {m.beside}" if m.beside else ""
+    say(
+        f"{m.target:22} {m.scenario:15} c={m.concurrency:<3} "
+        f"{m.throughput:7,.0f} req/s  p50 {m.p50_ns / 1e6:6.2f} ms  "
+        f"p99 {m.p99_ns / 1e6:6.2f} ms  server {m.server_cpu_us_per_request:4.0f} µs/req  "
+        f"errors {m.error_count}  mismatches {m.mismatches}{beside}"
+        + ("  RAN OUT OF USERS" if m.starved else "")
+    )
