@@ -28,6 +28,8 @@ run: install
 	  $(BIN)/twofa keys generate $(DATA_DIR)/keyring && \
 	  echo "make run: created a DEVELOPMENT keyring at $(DATA_DIR)/keyring (keep it: the store cannot be read without it)"; \
 	fi
+	@# serve never creates a store (a lost one must not turn 2FA off): a new one is made here, once.
+	@if [ ! -f $(DATA_DIR)/data.mdb ]; then $(BIN)/twofa store init --data-dir $(DATA_DIR); fi
 	$(BIN)/twofa serve --data-dir $(DATA_DIR)
 
 # loadgroup: the control panel's browser tests share one worker (and one browser).

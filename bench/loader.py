@@ -83,7 +83,7 @@ def prepare_store(
     store = LmdbStore(data_dir, map_size_mb, sealer)
     try:
         # Records the keyring probe the server checks at start-up.
-        check_keyring(store, sealer, hasher, keyring_path, f"the store in {data_dir}")
+        check_keyring(store, sealer, hasher, keyring_path, f"the store in {data_dir}", create=True)
         policy = Policy(max_attempts=BENCH_MAX_ATTEMPTS, frequency=Frequency.TRUSTED_DEVICE)
         store.write(lambda tx: tx.put_policy(population.tenant_id, policy))
         for first in range(0, population.count, USERS_PER_TRANSACTION):

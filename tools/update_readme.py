@@ -1,4 +1,4 @@
-"""Rewrites the generated parts of README.md (the configuration table) from the code."""
+"""Rewrites the generated part of docs/configuration.md (the configuration table) from the code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ BEGIN, END = "<!-- config:begin -->\n", "<!-- config:end -->"
 
 
 def main() -> int:
-    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
     text = readme.read_text()
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)

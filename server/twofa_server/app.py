@@ -173,7 +173,7 @@ def start(
     credentials, token = _security(settings)
     mailer, templates = _delivery(settings)
     keyring_seen = keyring_signature(settings.keyring_path)  # before it is read
-    store, sealer, hasher = open_store(settings, clock)
+    store, sealer, hasher, _ = open_store(settings, clock)
     observability = _observability(settings, clock, store)
     outbox = OutboxSender(
         store, mailer, templates, clock, settings.mail_retry, recorder=observability.metrics

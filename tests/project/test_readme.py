@@ -1,4 +1,5 @@
-"""The README stays true: its quick-start runs, its tables match the code."""
+"""The README and docs stay true: the quick-start runs, the tables match the code, the
+links lead somewhere."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..support.paths import REPO
 from ..support.totp import totp_code
 
 README = (REPO / "README.md").read_text()
+CONFIGURATION = (REPO / "docs" / "configuration.md").read_text()
 
 
 def between(text: str, begin: str, end: str) -> str:
@@ -45,18 +47,25 @@ def test_quickstart_snippet_enrolls_and_verifies(
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     printed = capsys.readouterr().out
     assert "enabled" in printed
-    assert "ACCEPTED 5" in printed
+    assert "ACCEPTED OK 5" in printed
+    assert printed.count("-") >= 20  # ten backup codes, XXXX-XXXX-XXXX
     assert (tmp_path / "alice-qr.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_configuration_table_is_generated_from_the_settings() -> None:
-    table = between(README, "<!-- config:begin -->\n", "<!-- config:end -->")
+    table = between(CONFIGURATION, "<!-- config:begin -->\n", "<!-- config:end -->")
     assert table.strip() == describe().strip()
 
 
 def test_every_rpc_of_the_proto_is_in_the_rpc_table() -> None:
     proto = (REPO / "proto/twofa/v1/twofa.proto").read_text()
     rpcs = re.findall(r"^\s*rpc (\w+)\(", proto, flags=re.MULTILINE)
-    assert len(rpcs) == 16
+    assert len(rpcs) >= 16
     for rpc in rpcs:
         assert f"`{rpc}`" in README, rpc
+
+
+def test_every_relative_link_of_the_readme_and_docs_exists() -> None:
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}"

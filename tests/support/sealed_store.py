@@ -80,7 +80,7 @@ def prepared_store(data_dir: Path) -> Iterator[Prepared]:
     write_keyring(path, keyring)
     sealer = Sealer(keyring)
     store = open_lmdb_store(data_dir, 64, sealer)
-    check_keyring(store, sealer, KeyedHasher(keyring.mac_key), path, WHERE)
+    check_keyring(store, sealer, KeyedHasher(keyring.mac_key), path, WHERE, create=True)
     users = {UserRef(T, f"u{i}"): full_user() for i in range(USERS)}
     store.write(lambda tx: _fill(tx, users))
     try:

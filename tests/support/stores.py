@@ -20,16 +20,26 @@ from twofa_server.config import Settings
 from twofa_server.core.ports import Clock
 from twofa_server.crypto import Sealer, generate_keyring, write_keyring
 from twofa_server.store.lmdb.store import LmdbStore
+from twofa_server.store.opening import open_store
 
 from .clock import FixedClock
 
 STORE_KINDS = ("lmdb",)
 
 
-def new_data_dir(path: Path) -> Path:
-    """Makes `path` a data directory holding a fresh keyring (mode 0600) and no store yet."""
+def new_data_dir(path: Path, *, with_store: bool = True) -> Path:
+    """Makes `path` a data directory holding a fresh keyring (mode 0600) and, unless told
+    otherwise, an empty LMDB store made for it (as `twofa store init` makes one)."""
     write_keyring(path / "keyring", generate_keyring())
+    if with_store:
+        init_store(Settings(data_dir=path))
     return path
+
+
+def init_store(settings: Settings) -> None:
+    """What `twofa store init` does: a new store for `settings`' keyring."""
+    store, _, _, _ = open_store(settings, FixedClock(), create=True)
+    store.close()
 
 
 def server_settings(store_kind: str, tmp_path: Path) -> Settings:

@@ -60,11 +60,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def init_store(args: argparse.Namespace) -> None:
     settings = settings_from(args)
-    store, _, _ = open_store(settings, SystemClock(), create=True)
+    store, _, _, created = open_store(settings, SystemClock(), create=True)
     try:
         where = store.where
     finally:
         store.close()
+    if not created:
+        print(f"twofa: {where} already holds a twofa store of this keyring: nothing to do")
+        return
     print(
         f"twofa: {where} is ready, sealed with keyring {settings.keyring_path}; "
         "keep that keyring and back it up: the store cannot be read without it"

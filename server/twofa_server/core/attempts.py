@@ -11,7 +11,7 @@ Escalation (policy `lockout_escalation`): a lockout that follows another without
 a success in between lasts twice as long as that one, up to `max_lockout_seconds`,
 so that guessing cannot go on at a steady rate for the account's lifetime
 (NIST SP 800-63B §5.2.2 caps consecutive failures at 100; with the defaults, 100
-failures take about 13 days). A success, an unlock, or a quiet period as long as
+failures take about 12 days). A success, an unlock, or a quiet period as long as
 `max_lockout_seconds` after the last lockout ended starts the escalation again.
 
 A use case asks `gate` before it checks a code, and tells `record` how the

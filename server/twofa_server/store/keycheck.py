@@ -41,25 +41,40 @@ class KeyringMismatch(OperatorError):
 
 
 def check_keyring(
-    store: KeyCheckRecords, sealer: Sealer, hasher: KeyedHasher, keyring: Path, where: str
-) -> None:
+    store: KeyCheckRecords,
+    sealer: Sealer,
+    hasher: KeyedHasher,
+    keyring: Path,
+    where: str,
+    *,
+    create: bool = False,
+) -> bool:
     """Proves the keyring opens this store's sealed values and reproduces its keyed hashes.
 
-    A new store records a sealed probe and a keyed hash of it; later start-ups
-    must open and reproduce them. This stops a wrong keyring before it turns
-    every user's verification into a failure.
+    A new store records a sealed probe and a keyed hash of it (`twofa store init`);
+    later start-ups must open and reproduce them. This stops a wrong keyring before
+    it turns every user's verification into a failure, and an empty store before it
+    turns every user's 2FA off.
 
     Args:
         where: the store as an operator knows it, e.g. "the store in ./data".
+        create: record the probe in a store that has none (a new store); otherwise
+            such a store is refused.
+
+    Returns:
+        Whether the probe was recorded now (a new store).
 
     Raises:
+        StoreNotInitialized: the store holds no probe and `create` is off.
         KeyringMismatch: with a one-line message naming the keyring and the store.
     """
     expected_mac = hasher.digest(_PURPOSE, _PROBE)
     found = store.read_key_check()
     if found is None:
+        if not create:
+            raise StoreNotInitialized(not_initialized(where))
         store.write_key_check(sealer.seal(_PROBE, KEY_CHECK_CONTEXT), expected_mac)
-        return
+        return True
     sealed, mac = found
     try:
         sealer.open(sealed, KEY_CHECK_CONTEXT)
@@ -73,3 +88,4 @@ def check_keyring(
             f"keyring {keyring} has a different mac_key from {where}: "
             "start twofa with the keyring this store was created with"
         )
+    return False

@@ -31,16 +31,19 @@ class ServingStore(Store, Outbox, SealedStore, StoreStats, Protocol):
 
 def open_store(
     settings: Settings, clock: Clock, *, create: bool = False
-) -> tuple[ServingStore, Sealer, KeyedHasher]:
+) -> tuple[ServingStore, Sealer, KeyedHasher, bool]:
     """Opens the keyring and the store and proves they belong together.
 
     Args:
         create: make the store (or bring a database's schema up to date) first:
             `twofa store init`.
 
+    Returns:
+        The store, its sealer and hasher, and whether the store was created now.
+
     Raises:
-        OperatorError: (KeyringError, KeyringMismatch, DatabaseUnreachable, SchemaError)
-            with a one-line message saying what to do.
+        OperatorError: (KeyringError, KeyringMismatch, StoreNotInitialized,
+            DatabaseUnreachable, SchemaError) with a one-line message saying what to do.
     """
     keyring = load_keyring(settings.keyring_path)
     sealer, hasher = Sealer(keyring), KeyedHasher(keyring.mac_key)
@@ -52,10 +55,12 @@ def open_store(
         postgres.open()
         store = postgres
     else:
-        store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer, clock)
+        store = LmdbStore(settings.data_dir, settings.map_size_mb, sealer, clock, create=create)
     try:
-        check_keyring(store, sealer, hasher, settings.keyring_path, store.where)
+        created = check_keyring(
+            store, sealer, hasher, settings.keyring_path, store.where, create=create
+        )
     except Exception:
         store.close()
         raise
-    return store, sealer, hasher
+    return store, sealer, hasher, created
