@@ -5,6 +5,7 @@ Per-layer fixtures live in each folder's conftest.py; helpers live in tests/supp
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from twofa_server.config import Settings
 from twofa_server.store.lmdb.store import LmdbStore
 
 from .support.clock import FixedClock
+from .support.pg_cluster import REQUIRE_ENV, PostgresCluster, PostgresMissing
 from .support.sealed_store import Prepared, prepared_store
 from .support.smtp_sink import PortZeroController, Serve, Sink
 from .support.stores import STORE_KINDS, open_lmdb_store, server_settings
@@ -53,9 +55,23 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for this test process (each test makes a database of its own)."""
+    try:
+        cluster = PostgresCluster.start_new()
+    except PostgresMissing as missing:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{missing} ({REQUIRE_ENV}=1: PostgreSQL must be there)")
+        pytest.skip(str(missing))
+    yield cluster
+    cluster.destroy()
+
+
 @pytest.fixture
-def settings(store_kind: str, tmp_path: Path) -> Settings:
-    return server_settings(store_kind, tmp_path)
+def settings(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    cluster = request.getfixturevalue("postgres_cluster") if store_kind == "postgres" else None
+    return server_settings(store_kind, tmp_path, cluster)
 
 
 @pytest.fixture

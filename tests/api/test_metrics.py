@@ -34,7 +34,7 @@ from twofa_server.observability import Metrics
 
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
-from ..support.stores import new_data_dir, running
+from ..support.stores import another_instance, running
 from ..support.totp import totp_code, wrong_code
 from ..support.waiting import wait_until
 
@@ -440,8 +440,9 @@ def test_servers_in_one_process_have_their_own_metrics(
     tmp_path: Path,
 ) -> None:
     enroll_app(client, clock, T, U, advance=0)
-    data_dir = new_data_dir(tmp_path / "second")
-    second_settings = replace(settings, data_dir=data_dir, audit_log=str(tmp_path / "second.log"))
+    second_settings = replace(
+        another_instance(settings, tmp_path / "second"), audit_log=str(tmp_path / "second.log")
+    )
     with running(second_settings, clock) as second:
         assert second.metrics_address != app.metrics_address
         begun = {"method": "authenticator_app", "event": "begun"}

@@ -19,7 +19,7 @@ from twofa_server.config import Settings, load_settings
 
 from ..support.clock import FixedClock
 from ..support.pki import CertificateAuthority, Issued
-from ..support.stores import new_data_dir, running
+from ..support.stores import another_instance, running
 
 T = "acme"
 TOKEN = "2f1c0b8e6d4a3f5e7c9b1a0d8e6f4c2a"
@@ -307,10 +307,10 @@ def test_a_port_another_twofa_serves_on_stops_start_up(
     settings: Settings, clock: FixedClock, tmp_path: Path, setting: str
 ) -> None:
     """gRPC's default SO_REUSEPORT would let both bind and share the connections."""
-    other_data = new_data_dir(tmp_path / "other")
+    other = another_instance(settings, tmp_path / "other")
     with running(settings, clock) as first:
         taken = first.addresses[0]
-        second = replace(settings, data_dir=other_data)
+        second = other
         second = (
             replace(second, listen=taken)
             if setting == "listen"
@@ -319,7 +319,7 @@ def test_a_port_another_twofa_serves_on_stops_start_up(
         with pytest.raises(StartupError, match=f"cannot listen on {taken}"):
             start(second, clock=clock)
         assert serves(TwoFactorClient(taken, timeout=FAILS_FAST))
-    with running(replace(settings, data_dir=other_data), clock) as again:  # its store was closed
+    with running(other, clock) as again:  # its store was closed
         assert serves(TwoFactorClient(again.addresses[0], timeout=FAILS_FAST))
 
 

@@ -119,6 +119,7 @@ def exported(app: Application) -> tuple[set[str], set[str]]:
     return samples, {family.name for family in families}
 
 
+@pytest.mark.lmdb_only  # the rules watch the LMDB map too, which a PostgreSQL store has not
 def test_every_metric_of_the_rules_and_dashboard_is_exported_by_a_live_server(
     app: Application,
 ) -> None:
