@@ -143,6 +143,11 @@ class PostgresCluster:
             conn.execute(f"CREATE DATABASE {name} OWNER {owner}")
         return f"host=127.0.0.1 port={self.port} dbname={name} user={owner}"
 
+    def query(self, dsn: str, statement: str) -> list[tuple[object, ...]]:
+        """Rows of `statement` run on the database of `dsn` (as its owner)."""
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return list(conn.execute(statement).fetchall())
+
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop("immediate")

@@ -13,6 +13,7 @@ from datetime import timedelta
 import grpc
 from google.rpc.error_details_pb2 import (  # type: ignore[import-untyped, unused-ignore]
     BadRequest,
+    ErrorInfo,
     PreconditionFailure,
     RetryInfo,
 )
@@ -124,7 +125,26 @@ class NotFound(TwoFactorError):
 
 
 class Unavailable(TwoFactorError):
-    """UNAVAILABLE: the server cannot be reached or cannot use its store."""
+    """UNAVAILABLE: the server cannot be reached or cannot use its store; retry later.
+
+    ``retry_after`` is the server's suggested wait and ``reason`` why (e.g.
+    ``DATABASE_UNREACHABLE``, ``KEY_NOT_LOADED``); both are None when the server was
+    not reached at all.
+    """
+
+    retry_after: timedelta | None
+    reason: str | None
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        retry_after: timedelta | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+        self.reason = reason
 
 
 class DeadlineExceeded(TwoFactorError):
@@ -193,11 +213,26 @@ def error_from_rpc_error(error: grpc.RpcError) -> TwoFactorError:
         return FailedPrecondition(code, message, tuple(violations))
 
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
-        retry_info = RetryInfo()
-        retry_after: timedelta | None = None
-        for detail in status.details if status is not None else ():
-            if detail.Unpack(retry_info) and retry_info.HasField("retry_delay"):
-                retry_after = retry_info.retry_delay.ToTimedelta()
-        return ResourceExhausted(code, message, retry_after)
+        return ResourceExhausted(code, message, _retry_after(status))
+
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return Unavailable(code, message, _retry_after(status), _reason(status))
 
     return _SIMPLE.get(code, TwoFactorError)(code, message)
+
+
+def _retry_after(status: Status | None) -> timedelta | None:
+    retry_info = RetryInfo()
+    for detail in status.details if status is not None else ():
+        if detail.Unpack(retry_info) and retry_info.HasField("retry_delay"):
+            delay: timedelta = retry_info.retry_delay.ToTimedelta()
+            return delay
+    return None
+
+
+def _reason(status: Status | None) -> str | None:
+    info = ErrorInfo()
+    for detail in status.details if status is not None else ():
+        if detail.Unpack(info) and info.reason:
+            return str(info.reason)
+    return None
