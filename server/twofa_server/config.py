@@ -87,6 +87,8 @@ class Option:
     shown_default: str | None = None
     # Where the value goes in Settings ("section.field" or "field"); default: the key.
     target: str = ""
+    # Whether an invalid value may be quoted back (not when it might hold a secret).
+    quoted: bool = True
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -277,6 +279,7 @@ OPTIONS: tuple[Option, ...] = (
         _dsn,
         "PostgreSQL connection string or URI (libpq; TLS through `sslmode`), without the "
         "password (required with store = postgres)",
+        quoted=False,
     ),
     Option(
         "postgres.password_file",
@@ -513,8 +516,9 @@ def load_settings(
             try:
                 values[key] = _BY_KEY[key].parse(raw)
             except ValueError as exc:
+                shown = f"={raw!r}" if _BY_KEY[key].quoted else ""
                 raise ConfigError(
-                    f"{source} setting {where or key}={raw!r}{named} is invalid: {exc}"
+                    f"{source} setting {where or key}{shown}{named} is invalid: {exc}"
                 ) from None
     return _build(values, origins)
 

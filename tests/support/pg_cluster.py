@@ -143,10 +143,14 @@ class PostgresCluster:
             conn.execute(f"CREATE DATABASE {name} OWNER {owner}")
         return f"host=127.0.0.1 port={self.port} dbname={name} user={owner}"
 
-    def query(self, dsn: str, statement: str) -> list[tuple[object, ...]]:
-        """Rows of `statement` run on the database of `dsn` (as its owner)."""
+    def query(
+        self, dsn: str, statement: str, params: tuple[object, ...] = ()
+    ) -> list[tuple[object, ...]]:
+        """The rows of `statement` (none for a statement that returns none) on `dsn`'s
+        database, run as its owner."""
         with psycopg.connect(dsn, autocommit=True) as conn:
-            return list(conn.execute(statement).fetchall())
+            cursor = conn.execute(statement, params)
+            return list(cursor.fetchall()) if cursor.description else []
 
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
