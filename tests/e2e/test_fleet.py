@@ -262,3 +262,90 @@ def test_the_other_instance_serves_a_user_enrolled_through_the_first_after_resta
     stop(servers[0])
     assert clients[1].verify_code(T, "frank", next_code(secret)).accepted
     assert clients[1].get_user_status(T, "frank").methods[0].method is Method.AUTHENTICATOR_APP
+
+
+def test_an_lmdb_store_moves_into_postgresql_and_serves_the_same_users(
+    postgres_cluster: PostgresCluster, tmp_path: Path, short_dir: Path
+) -> None:
+    data_dir = new_data_dir(tmp_path / "data")
+    socket = short_dir / "lmdb.sock"
+    lmdb_env = clean_env(
+        TWOFA_DATA_DIR=str(data_dir), TWOFA_LISTEN="", TWOFA_UNIX_SOCKET=str(socket)
+    )
+    with Server([], cwd=tmp_path, env=lmdb_env) as server:
+        client = TwoFactorClient(f"unix://{socket}", timeout=15, options=FAST_RECONNECT)
+        wait_until_serving(client, server)
+        secret = enroll_app(client, WallClock(), T, "gina", advance=0).secret
+        client.update_policy(T, max_attempts=7)
+        stop(server)
+        client.close()
+
+    dsn = postgres_cluster.create_database()
+    copied = run_twofa("store", "copy", "--from", str(data_dir), "--to", dsn, cwd=tmp_path)
+    assert copied.returncode == 0, copied.stderr
+    assert "1 users, 1 policies" in copied.stdout
+    again = run_twofa("store", "copy", "--from", str(data_dir), "--to", dsn, cwd=tmp_path)
+    assert again.returncode == 2 and "is not empty" in again.stderr
+
+    pg_env = clean_env(
+        TWOFA_STORE="postgres",
+        TWOFA_POSTGRES_DSN=dsn,
+        TWOFA_KEYRING_FILE=str(data_dir / "keyring"),  # the same keyring opens the copy
+        TWOFA_LISTEN="",
+        TWOFA_UNIX_SOCKET=str(socket),
+    )
+    with Server([], cwd=tmp_path, env=pg_env) as server:
+        client = TwoFactorClient(f"unix://{socket}", timeout=15, options=FAST_RECONNECT)
+        wait_until_serving(client, server)
+        assert client.get_policy(T).policy.max_attempts == 7
+        assert client.verify_code(T, "gina", next_code(secret)).accepted
+        stop(server)
+        client.close()
+
+
+def test_a_database_restart_under_load_loses_no_acknowledged_failure(fleet: FleetUp) -> None:
+    f, clients, _ = fleet
+    clients[0].update_policy(T, max_attempts=20, warn_after_failures=20)  # slower to lock
+    users = [f"load-{i}" for i in range(6)]
+    secrets = {u: enroll_app(clients[0], WallClock(), T, u, advance=0).secret for u in users}
+    failures: dict[str, int] = dict.fromkeys(users, 0)
+    unanswered: dict[str, int] = dict.fromkeys(users, 0)
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def load(user: str, client: TwoFactorClient) -> None:
+        wrong = _wrong(secrets[user])
+        while not done.is_set():
+            try:
+                answer = client.verify_code(T, user, wrong, timeout=5)
+            except TwoFactorError:  # UNAVAILABLE while the database restarts
+                with lock:
+                    unanswered[user] += 1
+                time.sleep(0.05)
+                continue
+            with lock:
+                if answer.reason is VerifyReason.WRONG_CODE or answer.reason is (
+                    VerifyReason.TOO_MANY_ATTEMPTS
+                ):
+                    failures[user] += 1
+
+    threads = [
+        threading.Thread(target=load, args=(user, clients[i % 2])) for i, user in enumerate(users)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    f.cluster.stop("fast")  # a restart under load: every connection of both instances breaks
+    f.cluster.start()
+    time.sleep(1.5)
+    done.set()
+    for thread in threads:
+        thread.join(15)
+    assert sum(unanswered.values()) > 0, "the restart did not happen under load"
+    deadline = time.monotonic() + 15
+    while not all(c.health_check(timeout=2) for c in clients) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for user in users:
+        status = clients[1].get_user_status(T, user)
+        # An acknowledged failure is never lost (an unanswered call may have counted too).
+        assert failures[user] <= status.failed_attempts <= failures[user] + unanswered[user], user
