@@ -38,9 +38,10 @@ from ..reseal import Batch, Census, reseal_batch, take_census
 from .lanes import Lanes
 from .schema import SCHEMA, check_version, installed_version, migrate
 from .settings import PostgresSettings
-from .transaction import PostgresTransaction
+from .transaction import LockedHint, PostgresTransaction
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger("twofa.store")
 
 # Bounds on every wait (session settings of each pooled connection).
@@ -134,6 +135,8 @@ class PostgresStore:
         self._executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="twofa-db")
         self._lanes = Lanes(self._executor)
         self._mail_listeners: list[Callable[[], None]] = []
+        # Users this instance last saw locked out, and until when (see _worth_reading_first).
+        self._locked_hint = LockedHint()
         self._probe: psycopg.Connection[Any] | None = None
         self._probe_lock = threading.Lock()
 
@@ -221,39 +224,53 @@ class PostgresStore:
         raise AssertionError("unreachable")
 
     def _run_once(self, conn: Any, work: Work[T]) -> tuple[Done[T], bool]:
-        if work.answer_from_read is not None:
-            early = self._read_once(conn, work, work.answer_from_read)
+        """One run of `work`: reads in one statement each, writes in one transaction of
+        two round trips (BEGIN and the locking SELECT; the writes and COMMIT)."""
+        if work.answer_from_read is not None and self._worth_reading_first(work):
+            early = self._read_only(conn, work, work.answer_from_read)
             if early is not None:
                 return early, False
-        tx = PostgresTransaction(conn, self.codec, self.clock)
+        if not work.writes:
+            return self._read_only(conn, work, work.run), False
+        tx = PostgresTransaction(conn, self.codec, self.clock, self._locked_hint)
         try:
-            tx.begin(work.user, work.tenant, lock=work.writes)
-            done = work.run(tx)
+            with conn.pipeline():
+                tx.begin(work.user, work.tenant, lock=True)
+                done = work.run(tx)
+                try:
+                    conn.commit()
+                except psycopg.OperationalError:
+                    # The connection went during COMMIT: it may or may not have committed.
+                    raise StoreUnavailable(
+                        "the database connection was lost during a commit",
+                        "COMMIT_OUTCOME_UNKNOWN",
+                    ) from None
         except BaseException:
             _rollback_quietly(conn)
             raise
-        if not work.writes:
-            conn.rollback()
-            return done, False
-        try:
-            conn.commit()
-        except psycopg.OperationalError:
-            # The connection went during COMMIT: it may or may not have committed.
-            raise StoreUnavailable(
-                "the database connection was lost during a commit", "COMMIT_OUTCOME_UNKNOWN"
-            ) from None
         return done, tx.mail_queued
 
-    def _read_once(
-        self, conn: Any, work: Work[T], read: Callable[[PostgresTransaction], Done[T] | None]
-    ) -> Done[T] | None:
-        """Runs `read` without locking anything and without a commit."""
-        tx = PostgresTransaction(conn, self.codec, self.clock)
+    def _worth_reading_first(self, work: Work[Any]) -> bool:
+        """Whether to try a use case's read first: only for a user this instance last saw
+        locked out. A read before every write would cost every VerifyCode a round trip
+        to spare a hammered user's writes; this way only the hammering pays it. The hint
+        may be stale either way, and either way the answer is right: the read is real."""
+        if work.user is None:
+            return False
+        until = self._locked_hint.get(keys.user_key(work.user))
+        return until is not None and until > self.clock.now()
+
+    def _read_only(self, conn: Any, work: Work[T], read: Callable[[PostgresTransaction], R]) -> R:
+        """Runs `read` without a lock or a transaction: each statement reads on its own
+        (the user and the policy come in one statement)."""
+        conn.autocommit = True
         try:
+            tx = PostgresTransaction(conn, self.codec, self.clock)
             tx.begin(work.user, work.tenant, lock=False)
             return read(tx)
         finally:
-            _rollback_quietly(conn)
+            with contextlib.suppress(psycopg.Error):
+                conn.autocommit = False
 
     @contextmanager
     def _failures(self) -> Iterator[None]:

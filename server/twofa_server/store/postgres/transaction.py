@@ -26,9 +26,35 @@ _READ_USER = """
     SELECT (SELECT record FROM twofa.policies WHERE tenant_id = %(tenant)s),
            (SELECT record FROM twofa.users WHERE record_key = %(key)s)
 """
+_DELETE_USER = """
+    WITH users AS (DELETE FROM twofa.users WHERE record_key = %(key)s RETURNING 1),
+         mail AS (DELETE FROM twofa.outbox WHERE user_key = %(key)s RETURNING 1)
+    SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM mail)
+"""
 _LOCK_POLICY = "SELECT record FROM twofa.policies WHERE tenant_id = %s FOR UPDATE"
 _READ_POLICY = "SELECT record FROM twofa.policies WHERE tenant_id = %s"
 _ABSENT = object()
+
+
+class LockedHint:
+    """Users seen locked out by this instance's writes, and until when; bounded."""
+
+    MAX_USERS = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[bytes, float] = {}
+
+    def get(self, key: bytes) -> float | None:
+        return self._until.get(key)
+
+    def saw(self, key: bytes, state: UserState) -> None:
+        until = state.attempts.locked_until
+        if until:
+            if len(self._until) >= self.MAX_USERS:
+                self._until.clear()
+            self._until[key] = until
+        else:
+            self._until.pop(key, None)
 
 
 class PostgresTransaction:
@@ -38,12 +64,16 @@ class PostgresTransaction:
         conn: a connection inside a transaction.
         codec: seals and opens the records' secret fields.
         clock: stamps queued mail.
+        hint: told each user's state as it is written (which users are locked out).
     """
 
-    def __init__(self, conn: Any, codec: RecordCodec, clock: Clock) -> None:
+    def __init__(
+        self, conn: Any, codec: RecordCodec, clock: Clock, hint: LockedHint | None = None
+    ) -> None:
         self._conn = conn
         self._codec = codec
         self._clock = clock
+        self._hint = hint
         # What this transaction has seen: record key -> stored bytes (or None: no row).
         self._users: dict[bytes, bytes | None] = {}
         self._policies: dict[str, bytes | None] = {}
@@ -85,6 +115,8 @@ class PostgresTransaction:
             self._users[key] = None
             return
         record = self._codec.encode_user(key, state)
+        if self._hint is not None:
+            self._hint.saw(key, state)
         if existed:
             self._conn.execute(
                 "UPDATE twofa.users SET record = %s, updated_at = now() WHERE record_key = %s",
@@ -100,10 +132,11 @@ class PostgresTransaction:
 
     def delete_user(self, user: UserRef) -> bool:
         key = keys.user_key(user)
-        users = self._conn.execute("DELETE FROM twofa.users WHERE record_key = %s", (key,))
-        mail = self._conn.execute("DELETE FROM twofa.outbox WHERE user_key = %s", (key,))
+        # One statement that answers with its counts: inside a pipeline a cursor's
+        # rowcount is not known until its results are fetched.
+        row = self._conn.execute(_DELETE_USER, {"key": key}).fetchone()
         self._users[key] = None
-        return bool(users.rowcount or mail.rowcount)
+        return bool(row[0])
 
     def get_policy(self, tenant_id: str) -> Policy | None:
         data = self._policies.get(tenant_id, _ABSENT)
