@@ -83,6 +83,12 @@ BASE: dict[str, dict[str, Any]] = {
     "EvaluateLogin": {"tenant_id": TENANT, "user_id": USER},
     "ListTrustedDevices": {"tenant_id": TENANT, "user_id": USER},
     "RevokeTrustedDevices": {"tenant_id": TENANT, "user_id": USER, "all": True},
+    "ImportAuthenticators": {
+        "tenant_id": TENANT,
+        "authenticators": [
+            pb.ImportedAuthenticator(user_id=OTHER_USER, secret_base32="JBSWY3DPEHPK3PXPJBSWY3DP")
+        ],
+    },
 }
 USER_RPCS = [rpc for rpc, fields in BASE.items() if "user_id" in fields]
 
@@ -653,3 +659,93 @@ def test_unknown_policy_enum_numbers_are_named_as_unknown(
         update_mask=FieldMask(paths=["enforcement"]),
     )
     assert_violation(error, "policy.enforcement", "is 99, an unknown value", "OPTIONAL")
+
+
+# ------------------------------------------------------------------ ImportAuthenticators
+
+# A secret of 20 random bytes (base32) marks the entries: no error may repeat it.
+SECRET_MARK = "KRUGS4ZAONSWG4TFOQQGS4ZANZXXIIDTNBXXO3Q"
+GOOD_ENTRY: dict[str, Any] = {"user_id": "carol", "secret_base32": SECRET_MARK}
+# The step of support/clock.START at 30 s.
+STEP_NOW = 60_000_000
+
+
+def _import_cases() -> Iterator[Any]:
+    bad: dict[str, tuple[dict[str, Any], str, tuple[str, ...]]] = {
+        "secret-empty": ({"secret_base32": ""}, "secret", ("is required", "base32")),
+        "secret-not-base32": (
+            {"secret_base32": SECRET_MARK[:-4] + "0189"},
+            "secret",
+            ("is not usable", "A-Z and digits 2-7"),
+        ),
+        "secret-9-bytes": ({"secret_base32": SECRET_MARK[:15]}, "secret", ("10-64 bytes",)),
+        "secret-65-bytes": ({"secret_base32": SECRET_MARK * 3}, "secret", ("10-64 bytes",)),
+        "digits-7": ({"digits": 7}, "digits", ("is 7", "6 or 8")),
+        "period-45": ({"period_seconds": 45}, "period", ("is 45", "30 or 60")),
+        "algorithm-unknown": ({"algorithm": 9}, "algorithm", ("SHA1, SHA256 or SHA512",)),
+        "last-step-a-unix-time": (
+            {"last_used_step": 1_800_000_000},
+            "last_used_step",
+            # Ten minutes of steps past the seeded clock's (which has moved a step or so).
+            ("is 1800000000", f"from 0 to {STEP_NOW // 10_000}", "not a Unix time"),
+        ),
+        "user-empty": ({"user_id": ""}, "user_id", ("is required", "1-256 bytes")),
+        "user-repeated": ({"user_id": "carol"}, "user_id", ("repeats authenticators[0]'s user",)),
+    }
+    for name, (changes, field, fragments) in bad.items():
+        yield pytest.param(changes, field, fragments, id=name)
+
+
+@pytest.mark.parametrize(("changes", "field", "fragments"), list(_import_cases()))
+@pytest.mark.usefixtures("seeded")
+def test_a_bad_import_entry_is_named_and_nothing_is_imported(
+    app: Application,
+    client: TwoFactorClient,
+    changes: dict[str, Any],
+    field: str,
+    fragments: tuple[str, ...],
+) -> None:
+    entries = [
+        pb.ImportedAuthenticator(**GOOD_ENTRY),
+        pb.ImportedAuthenticator(**{**GOOD_ENTRY, "user_id": "dave", **changes}),
+    ]
+    error = invalid(app, client, "ImportAuthenticators", authenticators=entries)
+    assert_violation(error, f"authenticators[1].{field}", *fragments)
+    assert_not_echoed(error, SECRET_MARK[:16])
+
+
+@pytest.mark.usefixtures("seeded")
+def test_every_bad_import_entry_is_named_at_once(app: Application, client: TwoFactorClient) -> None:
+    entries = [
+        pb.ImportedAuthenticator(user_id=f"user-{i}", secret_base32=SECRET_MARK, digits=digits)
+        for i, digits in enumerate((6, 7, 8, 9, 0))
+    ]
+    error = invalid(app, client, "ImportAuthenticators", authenticators=entries)
+    assert [v.field for v in error.field_violations] == [
+        "authenticators[1].digits",
+        "authenticators[3].digits",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("count", "fragment"), [(0, "is empty; give 1-1000"), (1001, "has 1001 entries; at most 1000")]
+)
+@pytest.mark.usefixtures("seeded")
+def test_an_import_of_no_or_too_many_entries_is_refused(
+    app: Application, client: TwoFactorClient, count: int, fragment: str
+) -> None:
+    entries = [
+        pb.ImportedAuthenticator(user_id=f"user-{i}", secret_base32=SECRET_MARK)
+        for i in range(count)
+    ]
+    error = invalid(app, client, "ImportAuthenticators", authenticators=entries)
+    assert_violation(error, "authenticators", fragment)
+
+
+@pytest.mark.usefixtures("seeded")
+def test_an_import_where_the_policy_allows_only_email_imports_nothing(
+    app: Application, client: TwoFactorClient
+) -> None:
+    client.update_policy("email-only", allowed_methods=[Method.EMAIL])
+    error = refused(app, client, FailedPrecondition, "ImportAuthenticators", tenant_id="email-only")
+    assert_precondition(error, "METHOD_NOT_ALLOWED", "AUTHENTICATOR_APP")

@@ -122,6 +122,7 @@ DOMAIN_SERIES: tuple[tuple[str, dict[str, str]], ...] = (
             ("authenticator_app", "email"), ("begun", "confirmed", "rejected", "disabled")
         )
     ),
+    ("twofa_enrollments_total", {"method": "authenticator_app", "event": "imported"}),
     *(("twofa_emails_sent_total", {"kind": k}) for k in MAIL_KINDS),
     *(
         ("twofa_email_failures_total", {"kind": k, "outcome": o})
@@ -130,7 +131,7 @@ DOMAIN_SERIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("twofa_trusted_devices_issued_total", {}),
     *(
         ("twofa_trusted_devices_revoked_total", {"reason": r})
-        for r in ("user", "reset", "disable", "delete", "evicted", "expired")
+        for r in ("user", "reset", "disable", "delete", "evicted", "expired", "import")
     ),
     ("twofa_backup_codes_used_total", {}),
     *(("twofa_login_evaluations_total", {"decision": d, "reason": r}) for d, r in LOGIN_OUTCOMES),

@@ -28,6 +28,8 @@ from .types import DisableResult as DisableResult
 from .types import EmailSetup as EmailSetup
 from .types import Enforcement as Enforcement
 from .types import Frequency as Frequency
+from .types import ImportedAuthenticator as ImportedAuthenticator
+from .types import ImportResult as ImportResult
 from .types import LoginCodeSent as LoginCodeSent
 from .types import LoginDecision as LoginDecision
 from .types import LoginEvaluation as LoginEvaluation

@@ -24,6 +24,7 @@ from .types import (
     EmailSetup,
     Enforcement,
     Frequency,
+    ImportedAuthenticator,
     LoginCodeSent,
     LoginDecision,
     LoginEvaluation,
@@ -322,3 +323,19 @@ def _number(cls: type[enum.Enum], value: object, name: str) -> int:
     number = value.value
     assert isinstance(number, int)
     return number
+
+
+def imported_authenticator_to_pb(value: ImportedAuthenticator) -> pb.ImportedAuthenticator:
+    algorithm = value.algorithm.upper().replace("-", "")
+    if algorithm not in ("SHA1", "SHA256", "SHA512"):
+        raise ValueError(f"algorithm must be SHA1, SHA256 or SHA512, not {value.algorithm!r}")
+    message = pb.ImportedAuthenticator(
+        user_id=value.user_id,
+        secret_base32=value.secret_base32,
+        digits=value.digits,
+        period_seconds=value.period_seconds,
+        algorithm=f"TOTP_ALGORITHM_{algorithm}",
+    )
+    if value.last_used_step is not None:
+        message.last_used_step = value.last_used_step
+    return message

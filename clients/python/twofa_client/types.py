@@ -12,7 +12,7 @@ the server may leave unset is ``None`` when it is.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 __all__ = [
@@ -134,6 +134,20 @@ class DeviceTokenStatus(enum.Enum):
     CODE_NOT_ACCEPTED = 3
     ALREADY_ISSUED = 4
     """A replayed answer (same idempotency key): the first call got the token."""
+
+
+class ImportResult(enum.Enum):
+    """What ImportAuthenticators did for one user."""
+
+    UNSPECIFIED = 0
+    IMPORTED = 1
+    """The user had no app enabled; now the imported one is."""
+    REPLACED = 2
+    """The user's enabled app was replaced (replace_existing)."""
+    UNCHANGED = 3
+    """The user already had this secret with these parameters (a re-run)."""
+    ALREADY_ENROLLED = 4
+    """The user has another app enabled and keeps it."""
 
 
 # ---------------------------------------------------------------------- messages
@@ -328,3 +342,22 @@ class TrustedDevice:
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportedAuthenticator:
+    """One user's existing authenticator app, to move in from another 2FA system.
+
+    The secret is sent to the server and nowhere else; keep it out of logs.
+    """
+
+    user_id: str
+    secret_base32: str = field(repr=False)
+    digits: int = 6
+    """6 or 8."""
+    period_seconds: int = 30
+    """30 or 60."""
+    algorithm: str = "SHA1"
+    """SHA1, SHA256 or SHA512."""
+    last_used_step: int | None = None
+    """The last time step (Unix time // period) a code was accepted for, if known."""

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from twofa.v1 import twofa_pb2 as pb
 
 from ..core.errors import FieldViolation, InvalidArgument
+from ..core.importing import AuthenticatorEntry
 from ..core.models import (
     Enforcement,
     Frequency,
@@ -150,3 +151,23 @@ def policy_from_pb(message: pb.Policy) -> tuple[Policy, frozenset[str]]:
         },
     )
     return policy, unset
+
+
+_ALGORITHM_NAMES = {
+    pb.TOTP_ALGORITHM_UNSPECIFIED: "",
+    pb.TOTP_ALGORITHM_SHA1: "SHA1",
+    pb.TOTP_ALGORITHM_SHA256: "SHA256",
+    pb.TOTP_ALGORITHM_SHA512: "SHA512",
+}
+
+
+def authenticator_entry_from_pb(message: pb.ImportedAuthenticator) -> AuthenticatorEntry:
+    return AuthenticatorEntry(
+        user_id=message.user_id,
+        secret=message.secret_base32,
+        digits=message.digits,
+        period=message.period_seconds,
+        # A number this version does not know fails core's check, which lists the names.
+        algorithm=_ALGORITHM_NAMES.get(message.algorithm, str(message.algorithm)),
+        last_used_step=(message.last_used_step if message.HasField("last_used_step") else None),
+    )

@@ -6,7 +6,8 @@ and answers its Work, which the runner hands to the store (api/runner.py).
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, cast
 
 import grpc
 
@@ -14,9 +15,11 @@ from twofa.v1 import twofa_pb2 as pb
 from twofa.v1 import twofa_pb2_grpc
 
 from ..core import otp
+from ..core.importing import ImportResult
 from ..core.service import TwoFactorService
 from . import qr
 from .convert import (
+    authenticator_entry_from_pb,
     duration,
     enum_number,
     method_from_pb,
@@ -227,3 +230,27 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
     ) -> pb.DeleteUserResponse:
         deleted = await self._run.run(self._service.delete_user(user_ref(request)))
         return pb.DeleteUserResponse(deleted=deleted)
+
+    async def ImportAuthenticators(
+        self, request: pb.ImportAuthenticatorsRequest, context: Context
+    ) -> pb.ImportAuthenticatorsResponse:
+        works = self._service.import_authenticators(
+            request.tenant_id,
+            [authenticator_entry_from_pb(entry) for entry in request.authenticators],
+            request.replace_existing,
+        )
+        # Each user is a transaction of its own; together they share the store's commits.
+        # All of them end before the answer, so a refusal is reported after the rest.
+        outcomes = await asyncio.gather(
+            *(self._run.run(work) for work in works), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        results = cast("list[ImportResult]", outcomes)
+        return pb.ImportAuthenticatorsResponse(
+            results=[
+                pb.ImportedAuthenticatorResult(user_id=entry.user_id, result=enum_number(result))
+                for entry, result in zip(request.authenticators, results, strict=True)
+            ]
+        )

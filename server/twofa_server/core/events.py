@@ -29,6 +29,8 @@ class EventType(enum.Enum):
     DEVICE_TRUSTED = "device_trusted"
     DEVICE_REVOKED = "device_revoked"
     METHOD_DISABLED = "method_disabled"
+    # A method moved in from another system (reason: imported or replaced).
+    METHOD_IMPORTED = "method_imported"
     POLICY_UPDATED = "policy_updated"
     USER_DELETED = "user_deleted"
     LOGIN_EVALUATED = "login_evaluated"

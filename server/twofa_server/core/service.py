@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Sequence
 
+from . import importing
 from . import proof as proofs
-from .context import ServiceSettings, devices_revoked, status_of
+from .context import ServiceSettings, devices_revoked, require_allowed, status_of
 from .enrollment import EnrollmentUseCases
 from .events import Event, EventType
 from .housekeeping import purge_expired
+from .importing import AuthenticatorEntry, ImportResult
 from .logins import LoginUseCases
 from .models import (
     SETUP_METHODS,
@@ -139,6 +141,50 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
             return Done(deleted, events)
 
         return Work(run, user)
+
+    def import_authenticators(
+        self, tenant_id: str, entries: Sequence[AuthenticatorEntry], replace_existing: bool
+    ) -> list[Work[ImportResult]]:
+        """Enables existing authenticator apps moved in from another system, one Work
+        per user (their order); every entry is checked before any is stored.
+
+        A user who has another app enabled keeps it unless `replace_existing`; a
+        replaced app, like a Reset, leaves no device trusted. Backup codes are not
+        made here: nobody would see them (the application offers RegenerateBackupCodes).
+        """
+        violations = Violations()
+        check_tenant(violations, tenant_id)
+        violations.raise_if_any()
+        now = self._clock.now()
+        checked = importing.check_entries(tenant_id, entries, now, "authenticators")
+
+        def one(entry: importing.CheckedEntry) -> Work[ImportResult]:
+            user = entry.user
+
+            def run(tx: Transaction) -> Done[ImportResult]:
+                require_allowed(self._policy(tx, tenant_id), Method.AUTHENTICATOR_APP)
+                state = tx.get_user(user) or UserState()
+                result = importing.apply(state, entry, replace_existing, now)
+                if result not in (ImportResult.IMPORTED, ImportResult.REPLACED):
+                    return Done(result)
+                events = [
+                    Event(
+                        EventType.METHOD_IMPORTED,
+                        user.tenant_id,
+                        user.user_id,
+                        Method.AUTHENTICATOR_APP,
+                        reason=result.name.lower(),
+                    )
+                ]
+                if result is ImportResult.REPLACED and state.devices:
+                    events.append(devices_revoked(user, len(state.devices), "import"))
+                    state.devices.clear()
+                tx.put_user(user, state)
+                return Done(result, events)
+
+            return Work(run, user)
+
+        return [one(entry) for entry in checked]
 
     # --- housekeeping ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 from .errors import FieldViolation, InvalidArgument
 from .models import UserRef
@@ -40,6 +41,12 @@ class Violations:
 
     def add(self, field: str, description: str) -> None:
         self._items.append(FieldViolation(field, description))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[FieldViolation]:
+        return iter(self._items)
 
     def raise_if_any(self) -> None:
         if self._items:

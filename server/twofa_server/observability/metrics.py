@@ -26,9 +26,11 @@ log = logging.getLogger("twofa.metrics")
 VERIFY_METHODS = ("authenticator_app", "email", "backup_code")
 SETUP_METHODS = ("authenticator_app", "email")
 ENROLLMENT_EVENTS = ("begun", "confirmed", "rejected", "disabled")
+# Only the authenticator app can be imported (ImportAuthenticators).
+IMPORTED_METHOD = "authenticator_app"
 MAIL_KINDS = tuple(kind.value for kind in MailKind)
 MAIL_FAILURES = ("retrying", "given_up", "expired", "refused")
-REVOKE_REASONS = ("user", "reset", "disable", "delete", "evicted", "expired")
+REVOKE_REASONS = ("user", "reset", "disable", "delete", "evicted", "expired", "import")
 # Why a call found the store unusable (core.errors.StoreUnavailable.reason, lower case).
 STORE_UNAVAILABLE_REASONS = (
     "store_unavailable",
@@ -64,6 +66,7 @@ _ENROLLMENT_EVENT_FOR = {
     EventType.SETUP_CONFIRMED: "confirmed",
     EventType.SETUP_REJECTED: "rejected",
     EventType.METHOD_DISABLED: "disabled",
+    EventType.METHOD_IMPORTED: "imported",
 }
 
 
@@ -100,7 +103,7 @@ class Metrics:
         )
         self.enrollments = counter(
             "twofa_enrollments_total",
-            "Set-ups begun, confirmed, rejected (wrong code) and methods disabled.",
+            "Set-ups begun, confirmed, rejected (wrong code), methods disabled and imported.",
             ("method", "event"),
         )
         self.emails_sent = counter(
@@ -178,6 +181,7 @@ class Metrics:
         for method in SETUP_METHODS:
             for event in ENROLLMENT_EVENTS:
                 self.enrollments.labels(method, event)
+        self.enrollments.labels(IMPORTED_METHOD, "imported")
         for kind in MAIL_KINDS:
             self.emails_sent.labels(kind)
             for outcome in MAIL_FAILURES:

@@ -82,6 +82,21 @@ class DeviceTokenStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEVICE_TOKEN_STATUS_POLICY_EVERY_LOGIN: _ClassVar[DeviceTokenStatus]
     DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: _ClassVar[DeviceTokenStatus]
     DEVICE_TOKEN_STATUS_ALREADY_ISSUED: _ClassVar[DeviceTokenStatus]
+
+class TotpAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOTP_ALGORITHM_UNSPECIFIED: _ClassVar[TotpAlgorithm]
+    TOTP_ALGORITHM_SHA1: _ClassVar[TotpAlgorithm]
+    TOTP_ALGORITHM_SHA256: _ClassVar[TotpAlgorithm]
+    TOTP_ALGORITHM_SHA512: _ClassVar[TotpAlgorithm]
+
+class ImportResult(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    IMPORT_RESULT_UNSPECIFIED: _ClassVar[ImportResult]
+    IMPORT_RESULT_IMPORTED: _ClassVar[ImportResult]
+    IMPORT_RESULT_REPLACED: _ClassVar[ImportResult]
+    IMPORT_RESULT_UNCHANGED: _ClassVar[ImportResult]
+    IMPORT_RESULT_ALREADY_ENROLLED: _ClassVar[ImportResult]
 METHOD_UNSPECIFIED: Method
 METHOD_AUTHENTICATOR_APP: Method
 METHOD_EMAIL: Method
@@ -126,6 +141,15 @@ DEVICE_TOKEN_STATUS_ISSUED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_POLICY_EVERY_LOGIN: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_ALREADY_ISSUED: DeviceTokenStatus
+TOTP_ALGORITHM_UNSPECIFIED: TotpAlgorithm
+TOTP_ALGORITHM_SHA1: TotpAlgorithm
+TOTP_ALGORITHM_SHA256: TotpAlgorithm
+TOTP_ALGORITHM_SHA512: TotpAlgorithm
+IMPORT_RESULT_UNSPECIFIED: ImportResult
+IMPORT_RESULT_IMPORTED: ImportResult
+IMPORT_RESULT_REPLACED: ImportResult
+IMPORT_RESULT_UNCHANGED: ImportResult
+IMPORT_RESULT_ALREADY_ENROLLED: ImportResult
 
 class Policy(_message.Message):
     __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes")
@@ -564,3 +588,43 @@ class DeleteUserResponse(_message.Message):
     DELETED_FIELD_NUMBER: _ClassVar[int]
     deleted: bool
     def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
+
+class ImportedAuthenticator(_message.Message):
+    __slots__ = ("user_id", "secret_base32", "digits", "period_seconds", "algorithm", "last_used_step")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SECRET_BASE32_FIELD_NUMBER: _ClassVar[int]
+    DIGITS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    LAST_USED_STEP_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    secret_base32: str
+    digits: int
+    period_seconds: int
+    algorithm: TotpAlgorithm
+    last_used_step: int
+    def __init__(self, user_id: _Optional[str] = ..., secret_base32: _Optional[str] = ..., digits: _Optional[int] = ..., period_seconds: _Optional[int] = ..., algorithm: _Optional[_Union[TotpAlgorithm, str]] = ..., last_used_step: _Optional[int] = ...) -> None: ...
+
+class ImportAuthenticatorsRequest(_message.Message):
+    __slots__ = ("tenant_id", "authenticators", "replace_existing")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHENTICATORS_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_EXISTING_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    authenticators: _containers.RepeatedCompositeFieldContainer[ImportedAuthenticator]
+    replace_existing: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., authenticators: _Optional[_Iterable[_Union[ImportedAuthenticator, _Mapping]]] = ..., replace_existing: _Optional[bool] = ...) -> None: ...
+
+class ImportedAuthenticatorResult(_message.Message):
+    __slots__ = ("user_id", "result")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    result: ImportResult
+    def __init__(self, user_id: _Optional[str] = ..., result: _Optional[_Union[ImportResult, str]] = ...) -> None: ...
+
+class ImportAuthenticatorsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ImportedAuthenticatorResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ImportedAuthenticatorResult, _Mapping]]] = ...) -> None: ...

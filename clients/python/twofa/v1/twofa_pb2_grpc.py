@@ -115,6 +115,11 @@ class TwoFactorServiceStub:
                 request_serializer=twofa_dot_v1_dot_twofa__pb2.DeleteUserRequest.SerializeToString,
                 response_deserializer=twofa_dot_v1_dot_twofa__pb2.DeleteUserResponse.FromString,
                 _registered_method=True)
+        self.ImportAuthenticators = channel.unary_unary(
+                '/twofa.v1.TwoFactorService/ImportAuthenticators',
+                request_serializer=twofa_dot_v1_dot_twofa__pb2.ImportAuthenticatorsRequest.SerializeToString,
+                response_deserializer=twofa_dot_v1_dot_twofa__pb2.ImportAuthenticatorsResponse.FromString,
+                _registered_method=True)
 
 
 class TwoFactorServiceServicer:
@@ -246,6 +251,19 @@ class TwoFactorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportAuthenticators(self, request, context):
+        """An administrator moves users' existing authenticator apps in from another
+        2FA system: each user's secret and app parameters are sealed and the app is
+        enabled, so nobody re-enrols. Every entry is checked first: one bad entry
+        (named as authenticators[i].field) makes the request INVALID_ARGUMENT and
+        stores nothing. Each user is one transaction; running the same import again
+        answers UNCHANGED for those already in. `twofa user import` sends a CSV or
+        JSON file through this RPC.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TwoFactorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -328,6 +346,11 @@ def add_TwoFactorServiceServicer_to_server(servicer, server):
                     servicer.DeleteUser,
                     request_deserializer=twofa_dot_v1_dot_twofa__pb2.DeleteUserRequest.FromString,
                     response_serializer=twofa_dot_v1_dot_twofa__pb2.DeleteUserResponse.SerializeToString,
+            ),
+            'ImportAuthenticators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportAuthenticators,
+                    request_deserializer=twofa_dot_v1_dot_twofa__pb2.ImportAuthenticatorsRequest.FromString,
+                    response_serializer=twofa_dot_v1_dot_twofa__pb2.ImportAuthenticatorsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -763,6 +786,33 @@ class TwoFactorService:
             '/twofa.v1.TwoFactorService/DeleteUser',
             twofa_dot_v1_dot_twofa__pb2.DeleteUserRequest.SerializeToString,
             twofa_dot_v1_dot_twofa__pb2.DeleteUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportAuthenticators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/twofa.v1.TwoFactorService/ImportAuthenticators',
+            twofa_dot_v1_dot_twofa__pb2.ImportAuthenticatorsRequest.SerializeToString,
+            twofa_dot_v1_dot_twofa__pb2.ImportAuthenticatorsResponse.FromString,
             options,
             channel_credentials,
             insecure,

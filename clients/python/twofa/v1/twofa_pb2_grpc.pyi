@@ -103,6 +103,15 @@ class TwoFactorServiceStub:
     """An administrator clears a user's lockout and failed-attempt count."""
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.DeleteUserRequest, _twofa_pb2.DeleteUserResponse]
     """Removes every record twofa holds about the user. Idempotent."""
+    ImportAuthenticators: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.ImportAuthenticatorsRequest, _twofa_pb2.ImportAuthenticatorsResponse]
+    """An administrator moves users' existing authenticator apps in from another
+    2FA system: each user's secret and app parameters are sealed and the app is
+    enabled, so nobody re-enrols. Every entry is checked first: one bad entry
+    (named as authenticators[i].field) makes the request INVALID_ARGUMENT and
+    stores nothing. Each user is one transaction; running the same import again
+    answers UNCHANGED for those already in. `twofa user import` sends a CSV or
+    JSON file through this RPC.
+    """
 
 @_typing.type_check_only
 class TwoFactorServiceAsyncStub(TwoFactorServiceStub):
@@ -162,6 +171,15 @@ class TwoFactorServiceAsyncStub(TwoFactorServiceStub):
     """An administrator clears a user's lockout and failed-attempt count."""
     DeleteUser: _aio.UnaryUnaryMultiCallable[_twofa_pb2.DeleteUserRequest, _twofa_pb2.DeleteUserResponse]  # type: ignore[assignment]
     """Removes every record twofa holds about the user. Idempotent."""
+    ImportAuthenticators: _aio.UnaryUnaryMultiCallable[_twofa_pb2.ImportAuthenticatorsRequest, _twofa_pb2.ImportAuthenticatorsResponse]  # type: ignore[assignment]
+    """An administrator moves users' existing authenticator apps in from another
+    2FA system: each user's secret and app parameters are sealed and the app is
+    enabled, so nobody re-enrols. Every entry is checked first: one bad entry
+    (named as authenticators[i].field) makes the request INVALID_ARGUMENT and
+    stores nothing. Each user is one transaction; running the same import again
+    answers UNCHANGED for those already in. `twofa user import` sends a CSV or
+    JSON file through this RPC.
+    """
 
 class TwoFactorServiceServicer(metaclass=_abc_1.ABCMeta):
     """TwoFactorService owns the second factor of an application's users."""
@@ -314,5 +332,20 @@ class TwoFactorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_twofa_pb2.DeleteUserResponse, _abc.Awaitable[_twofa_pb2.DeleteUserResponse]]:
         """Removes every record twofa holds about the user. Idempotent."""
+
+    @_abc_1.abstractmethod
+    def ImportAuthenticators(
+        self,
+        request: _twofa_pb2.ImportAuthenticatorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_twofa_pb2.ImportAuthenticatorsResponse, _abc.Awaitable[_twofa_pb2.ImportAuthenticatorsResponse]]:
+        """An administrator moves users' existing authenticator apps in from another
+        2FA system: each user's secret and app parameters are sealed and the app is
+        enabled, so nobody re-enrols. Every entry is checked first: one bad entry
+        (named as authenticators[i].field) makes the request INVALID_ARGUMENT and
+        stores nothing. Each user is one transaction; running the same import again
+        answers UNCHANGED for those already in. `twofa user import` sends a CSV or
+        JSON file through this RPC.
+        """
 
 def add_TwoFactorServiceServicer_to_server(servicer: TwoFactorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
