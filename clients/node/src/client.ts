@@ -58,6 +58,8 @@ import type { UnlockUserRequest } from './generated/twofa/v1/UnlockUserRequest';
 import type { UnlockUserResponse__Output } from './generated/twofa/v1/UnlockUserResponse';
 import type { DeleteUserRequest } from './generated/twofa/v1/DeleteUserRequest';
 import type { DeleteUserResponse__Output } from './generated/twofa/v1/DeleteUserResponse';
+import type { ImportAuthenticatorsRequest } from './generated/twofa/v1/ImportAuthenticatorsRequest';
+import type { ImportAuthenticatorsResponse__Output } from './generated/twofa/v1/ImportAuthenticatorsResponse';
 
 /** The conversion options the generated types were made with (see `npm run generate`). */
 const LOADER_OPTIONS = {
@@ -398,6 +400,18 @@ export class TwoFactorClient {
   deleteUser(request: DeleteUserRequest, options?: CallOptions): Promise<DeleteUserResponse__Output> {
     return this.unary<DeleteUserRequest, DeleteUserResponse__Output>(
       (req, metadata, callOptions, callback) => this.raw.DeleteUser(req, metadata, callOptions, callback),
+      request,
+      options,
+    );
+  }
+
+  /** Moves existing authenticator apps in (1-1000 per call); one bad entry stores nothing. */
+  importAuthenticators(
+    request: ImportAuthenticatorsRequest,
+    options?: CallOptions,
+  ): Promise<ImportAuthenticatorsResponse__Output> {
+    return this.unary<ImportAuthenticatorsRequest, ImportAuthenticatorsResponse__Output>(
+      (req, metadata, callOptions, callback) => this.raw.ImportAuthenticators(req, metadata, callOptions, callback),
       request,
       options,
     );
