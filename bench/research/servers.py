@@ -1,10 +1,11 @@
 """Bare health-only gRPC servers in the styles twofa could use, to compare their cost.
 
 Run one per process: ``python -m bench.research.servers --style threads --workers 8 --listen
-127.0.0.1:PORT`` (a sync ``grpc.server`` on a ThreadPoolExecutor, as twofa serves
-today) or ``--style aio`` / ``--style aio-uvloop`` (``grpc.aio`` on plain asyncio
-or on uvloop). Each serves only grpc.health.v1 until SIGTERM, so the comparison
-measures the server style and nothing else.
+127.0.0.1:PORT`` (a sync ``grpc.server`` on a ThreadPoolExecutor, as twofa served
+before it moved to ``grpc.aio``) or ``--style aio`` / ``--style aio-uvloop``
+(``grpc.aio`` on plain asyncio, as twofa serves, or on uvloop). Each serves only
+grpc.health.v1 until SIGTERM, so the comparison measures the server style and
+nothing else.
 
 With ``--commit-dir DIR`` every Check first makes one durable LMDB commit (one
 small put, ``sync`` and ``metasync`` on, as twofa's store) in DIR: the cost each

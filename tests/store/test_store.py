@@ -14,6 +14,7 @@ from twofa_server.core.errors import StoreFull
 from twofa_server.core.models import Policy, UserState
 from twofa_server.crypto import Sealer, generate_keyring
 from twofa_server.crypto.keyring import with_new_primary_key
+from twofa_server.crypto.sealing import SealError
 from twofa_server.store.codec import RecordCodec
 from twofa_server.store.lmdb.store import LmdbStore, LmdbTransaction
 from twofa_server.store.records_pb2 import UserRecord
@@ -76,33 +77,30 @@ def test_a_full_map_answers_resource_exhausted_and_still_serves_reads(
         assert client.health_check()
 
 
-def test_an_unchanged_secret_keeps_its_sealed_blob_until_the_primary_key_changes() -> None:
-    """Re-using the blob saves an AEAD per verification; a rotation must still re-seal."""
+def test_every_write_seals_the_secret_anew_under_the_primary_key() -> None:
+    """A fresh nonce each time, and after a rotation the new key, with no step of its own."""
     keyring = generate_keyring()
     codec = RecordCodec(Sealer(keyring))
     key = b"user-key"
     state = UserState()
     state.authenticator.secret = b"s" * 20
-    first = UserRecord.FromString(codec.encode_user(key, state))
+    data = codec.encode_user(key, state)
+    first = UserRecord.FromString(data).authenticator.sealed_secret
 
-    def sealed_again(codec: RecordCodec, data: bytes, change: bytes | None = None) -> bytes:
+    def sealed_again(codec: RecordCodec) -> bytes:
         read = codec.decode_user(key, data)
-        if change is not None:
-            read.authenticator.secret = change
         read.authenticator.last_step += 1  # what a verification changes
         return bytes(
             UserRecord.FromString(codec.encode_user(key, read)).authenticator.sealed_secret
         )
 
-    data = first.SerializeToString()
-    assert sealed_again(codec, data) == first.authenticator.sealed_secret
-    assert sealed_again(codec, data, b"t" * 20) != first.authenticator.sealed_secret
-    # Another user's record never takes the blob of the one last read.
-    other = codec.decode_user(key, data)
-    elsewhere = UserRecord.FromString(codec.encode_user(b"other-key", other))
-    assert elsewhere.authenticator.sealed_secret != first.authenticator.sealed_secret
-    assert codec.decode_user(b"other-key", elsewhere.SerializeToString()) == other
+    again = sealed_again(codec)
+    assert again != first and Sealer.key_id_of(again) == Sealer.key_id_of(first)
     rotated = RecordCodec(Sealer(with_new_primary_key(keyring)))
-    resealed = sealed_again(rotated, data)
-    assert Sealer.key_id_of(resealed) != Sealer.key_id_of(first.authenticator.sealed_secret)
+    resealed = sealed_again(rotated)
+    assert Sealer.key_id_of(resealed) != Sealer.key_id_of(first)
     assert rotated.decode_user(key, data).authenticator.secret == b"s" * 20
+    # Sealed for one user's record, a secret does not open in another's.
+    moved = UserRecord.FromString(data)
+    with pytest.raises(SealError):
+        codec.decode_user(b"other-key", moved.SerializeToString())

@@ -13,7 +13,7 @@ RESEALED = "twofa_keyring_resealed_records_total"
 
 
 class ResealStats(Protocol):
-    """What the keyring watcher reports (keyring_watch.ResealProgress)."""
+    """What the keyring watcher reports (jobs/rotation.py: ResealProgress)."""
 
     @property
     def remaining(self) -> int: ...

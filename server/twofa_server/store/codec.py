@@ -6,9 +6,6 @@ record's key and field name, so a ciphertext moved elsewhere does not open.
 
 from __future__ import annotations
 
-import hmac
-import threading
-
 from google.protobuf.message import DecodeError
 
 from ..core import otp
@@ -85,10 +82,6 @@ class RecordCodec:
 
     def __init__(self, sealer: Sealer) -> None:
         self._sealer = sealer
-        # This thread's last decoded user: its key and {field: (plaintext, sealed blob)}.
-        # Writing that user back re-uses the blob of a secret that did not change, instead
-        # of sealing it anew (an AEAD and a nonce from the OS on every verification).
-        self._last_opened = threading.local()
 
     # --- users --------------------------------------------------------------------------
 
@@ -97,12 +90,10 @@ class RecordCodec:
         record = pb.UserRecord(
             schema=SCHEMA,
             authenticator=pb.AuthenticatorRecord(
-                sealed_secret=self._seal_user(key, "totp_secret", app.secret),
+                sealed_secret=self._seal(key, "totp_secret", app.secret),
                 last_step=app.last_step,
                 enabled_at_ms=_ms(app.enabled_at),
-                sealed_pending_secret=self._seal_user(
-                    key, "totp_pending_secret", app.pending_secret
-                ),
+                sealed_pending_secret=self._seal(key, "totp_pending_secret", app.pending_secret),
                 pending_expires_at_ms=_ms(app.pending_expires_at),
                 digits=app.params.digits if app.params.digits != otp.DIGITS else 0,
                 period=app.params.period if app.params.period != otp.PERIOD_SECONDS else 0,
@@ -118,9 +109,9 @@ class RecordCodec:
                 lockouts=tries.lockouts,
             ),
             email=pb.EmailRecord(
-                sealed_address=self._seal_user(key, "email_address", _utf8(mail.address)),
+                sealed_address=self._seal(key, "email_address", _utf8(mail.address)),
                 enabled_at_ms=_ms(mail.enabled_at),
-                sealed_pending_address=self._seal_user(
+                sealed_pending_address=self._seal(
                     key, "email_pending_address", _utf8(mail.pending_address)
                 ),
                 pending_expires_at_ms=_ms(mail.pending_expires_at),
@@ -147,15 +138,12 @@ class RecordCodec:
         record = pb.UserRecord.FromString(data)
         _check_schema(record.schema, "user")
         app, tries, mail = record.authenticator, record.attempts, record.email
-        self._last_opened.key, self._last_opened.fields = key, {}
         return UserState(
             authenticator=Authenticator(
-                secret=self._open_user(key, "totp_secret", app.sealed_secret),
+                secret=self._open(key, "totp_secret", app.sealed_secret),
                 last_step=app.last_step,
                 enabled_at=_optional_seconds(app.enabled_at_ms),
-                pending_secret=self._open_user(
-                    key, "totp_pending_secret", app.sealed_pending_secret
-                ),
+                pending_secret=self._open(key, "totp_pending_secret", app.sealed_pending_secret),
                 pending_expires_at=_seconds(app.pending_expires_at_ms),
                 params=otp.TotpParameters(
                     app.digits or otp.DIGITS,
@@ -173,10 +161,10 @@ class RecordCodec:
                 lockouts=tries.lockouts,
             ),
             email=EmailMethod(
-                address=_text(self._open_user(key, "email_address", mail.sealed_address)),
+                address=_text(self._open(key, "email_address", mail.sealed_address)),
                 enabled_at=_optional_seconds(mail.enabled_at_ms),
                 pending_address=_text(
-                    self._open_user(key, "email_pending_address", mail.sealed_pending_address)
+                    self._open(key, "email_pending_address", mail.sealed_pending_address)
                 ),
                 pending_expires_at=_seconds(mail.pending_expires_at_ms),
                 setup_code=_email_code(mail.setup_code),
@@ -259,26 +247,6 @@ class RecordCodec:
 
     def _open_text(self, key: bytes, field: str, sealed: bytes) -> str | None:
         return _text(self._open(key, field, sealed))
-
-    def _open_user(self, key: bytes, field: str, sealed: bytes) -> bytes | None:
-        opened = self._open(key, field, sealed)
-        if opened is not None:
-            self._last_opened.fields[field] = (opened, sealed)
-        return opened
-
-    def _seal_user(self, key: bytes, field: str, secret: bytes | None) -> bytes:
-        """Seals a user's field, re-using the blob it was read with if it is unchanged and
-        sealed under the primary key (a key rotation must still re-seal it)."""
-        if secret is not None and getattr(self._last_opened, "key", None) == key:
-            opened = self._last_opened.fields.get(field)
-            if (
-                opened is not None
-                and hmac.compare_digest(opened[0], secret)
-                and Sealer.key_id_of(opened[1]) == self._sealer.primary_key_id
-            ):
-                sealed: bytes = opened[1]
-                return sealed
-        return self._seal(key, field, secret)
 
 
 def _replay_record(replay: Replay) -> pb.ReplayRecord:

@@ -2,7 +2,7 @@
 
 After `twofa keys rotate` every sealed value (TOTP secrets, email addresses, queued mail,
 the keyring probe) is still under the old key. The running server re-seals them in small
-write transactions (see keyring_watch.py). Only the sealed fields of a record are
+write transactions (see jobs/rotation.py). Only the sealed fields of a record are
 rewritten, each with the associated data it was sealed with; every other field keeps its
 value, so an outbox message keeps its attempts and schedule.
 """
