@@ -1,0 +1,148 @@
+"""`twofa user import`: the file it reads (CSV, JSON, JSON Lines), line by line."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from twofa_server.commands.common import CommandRefused
+from twofa_server.commands.import_file import format_of, read_entries
+
+NOW = 1_800_000_000.0
+STEP = int(NOW // 30)
+SECRET = base64.b32encode(bytes(range(20))).decode()  # 32 characters
+OTHER = base64.b32encode(bytes(range(20, 40))).decode()
+
+
+def read(text: str, file_format: str = "csv"):  # type: ignore[no-untyped-def]
+    return read_entries(text, file_format, "acme", NOW)
+
+
+def test_a_csv_file_with_every_column() -> None:
+    found = read(
+        "user_id,secret,digits,period,algorithm,last_used_step\n"
+        f"alice,{SECRET},,,,\n"
+        f"bob,{OTHER.lower()},8,60,sha256,{STEP // 2}\n"
+    )
+    assert found.bad == []
+    assert [(line.number, line.entry.user_id) for line in found.good] == [(2, "alice"), (3, "bob")]
+    bob = found.good[1].entry
+    assert (bob.digits, bob.period, bob.algorithm, bob.last_used_step) == (
+        8,
+        60,
+        "sha256",
+        STEP // 2,
+    )
+    assert found.good[0].entry.last_used_step is None
+
+
+def test_bad_csv_lines_are_reported_by_line_and_never_quote_a_secret() -> None:
+    text = (
+        "User_ID,Secret_Base32,Digits\n"  # the RPC's names and any case are understood
+        f"alice,{SECRET},6\n"
+        "\n"
+        f"bob,{SECRET[:-2]},6\n"
+        f"carol,{OTHER},seven\n"
+        f"dave,{OTHER},7\n"
+        f"alice,{OTHER},6\n"
+        f'"erin\nsmith",{OTHER},6\n'
+        f"frank,{OTHER}\n"
+        f"grace,{OTHER},8\n"
+    )
+    found = read(text)
+    assert [line.number for line in found.good] == [2, 11]
+    described = {bad.number: bad.describe() for bad in found.bad}
+    assert set(described) == {4, 5, 6, 7, 8, 10}
+    assert described[4].startswith("secret: is not usable")
+    assert described[5] == "digits: is not a whole number"
+    assert described[6].startswith("digits: is 7; allowed: 6 or 8")
+    assert described[7] == "user_id: repeats line 2's user; each user once"
+    assert "user_id: holds a forbidden character" in described[8]  # a quoted newline
+    assert described[10] == "has 2 fields; the header names 3"
+    for text_of_line in described.values():
+        assert SECRET[:12] not in text_of_line and OTHER[:12] not in text_of_line
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        (f"user_id,password\nalice,{SECRET}\n", "column 2 is not a known name"),
+        ("user_id,digits\nalice,6\n", "lacks secret"),
+        (f"{SECRET}\n", "column 1 is not"),  # no header: the first row is taken for one
+        ("user_id,secret,secret\n", "twice"),
+    ],
+)
+def test_a_csv_file_that_cannot_be_read_at_all(text: str, fragment: str) -> None:
+    with pytest.raises(CommandRefused, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        read(text)
+
+
+def test_a_csv_header_error_does_not_quote_a_secret_in_the_first_row() -> None:
+    with pytest.raises(CommandRefused) as refused:
+        read(f"{SECRET},alice\n")
+    assert SECRET.lower() not in str(refused.value).lower()
+
+
+def test_a_json_array_reports_each_entry_by_the_line_it_starts_on() -> None:
+    entries = [
+        {"user_id": "alice", "secret": SECRET},
+        {"user_id": "bob", "secret_base32": OTHER, "digits": 8, "period_seconds": 60},
+        {"user_id": "carol", "secret": OTHER, "digits": "8", "last_used_step": None},
+        {"user_id": "dave", "secret": OTHER, "pin": "1234"},
+        {"user_id": "erin", "secret": 12345},
+        ["frank", OTHER],
+        {"user_id": "grace", "secret": OTHER, "digits": True},
+    ]
+    text = json.dumps(entries, indent=2)
+    starts = [i + 1 for i, line in enumerate(text.splitlines()) if line in ("  {", "  [")]
+    found = read(text, "json")
+    assert [line.number for line in found.good] == starts[:3]
+    assert found.good[1].entry.period == 60 and found.good[2].entry.digits == 8
+    described = {bad.number: bad.describe() for bad in found.bad}
+    assert list(described) == starts[3:]
+    assert "unknown field 'pin'" in described[starts[3]]
+    assert described[starts[4]] == "secret: must be a string"
+    assert "is not a JSON object" in described[starts[5]]
+    assert described[starts[6]] == "digits: must be a whole number"
+
+
+def test_json_lines() -> None:
+    lines = [
+        json.dumps({"user_id": "alice", "secret": SECRET}),
+        "",
+        "{not json",
+        json.dumps({"user_id": "bob", "secret": OTHER, "algorithm": "SHA512"}),
+    ]
+    found = read("\n".join(lines), "json")
+    assert [line.number for line in found.good] == [1, 4]
+    assert [bad.number for bad in found.bad] == [3]
+    assert found.bad[0].describe().startswith("is not JSON")
+
+
+def test_a_broken_json_array_is_refused_with_its_place() -> None:
+    with pytest.raises(CommandRefused, match="line 4, column 1"):
+        read('[\n  {"user_id": "a", "secret": "x"},\n  {"user_id": \n', "json")
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "expected"),
+    [
+        ("users.csv", None, "csv"),
+        ("x.JSON", None, "json"),
+        ("x.jsonl", None, "json"),
+        ("-", "csv", "csv"),
+        ("users.txt", "json", "json"),
+    ],
+)
+def test_the_format_comes_from_the_name_or_the_option(
+    name: str, given: str | None, expected: str
+) -> None:
+    assert format_of(name, given) == expected
+
+
+def test_an_unknown_format_asks_for_the_option() -> None:
+    with pytest.raises(CommandRefused, match="--format"):
+        format_of("users.txt", None)
