@@ -19,13 +19,25 @@ def secret_bytes(secret_b32: str) -> bytes:
     return base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
 
 
-def totp_at(key: bytes, unix_seconds: float, offset_steps: int = 0) -> str:
-    """RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a raw key, `offset_steps` steps from now."""
-    counter = int(unix_seconds // STEP_SECONDS) + offset_steps
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+def totp_at(
+    key: bytes,
+    unix_seconds: float,
+    offset_steps: int = 0,
+    *,
+    digits: int = 6,
+    period: int = STEP_SECONDS,
+    algorithm: str = "sha1",
+) -> str:
+    """RFC 6238 TOTP of a raw key, `offset_steps` steps from now.
+
+    By default what every authenticator app computes (SHA-1, 6 digits, 30 s); `digits`,
+    `period` and `algorithm` ("sha1", "sha256", "sha512") are the otpauth URI's parameters.
+    """
+    counter = int(unix_seconds // period) + offset_steps
+    mac = hmac.new(key, struct.pack(">Q", counter), getattr(hashlib, algorithm)).digest()
     offset = mac[-1] & 0x0F
     value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
+    return str(value % 10**digits).zfill(digits)
 
 
 def totp_code(secret_b32: str, unix_seconds: float, offset_steps: int = 0) -> str:
