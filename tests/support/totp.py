@@ -45,9 +45,15 @@ def totp_code(secret_b32: str, unix_seconds: float, offset_steps: int = 0) -> st
     return totp_at(secret_bytes(secret_b32), unix_seconds, offset_steps)
 
 
+# The server recognises a code of another time within ten minutes (CLOCK_DRIFT).
+DRIFT_REACH_STEPS = 600 // STEP_SECONDS
+
+
 def wrong_code_at(key: bytes, unix_seconds: float) -> str:
-    """A six-digit code that matches none of the steps the server accepts now (raw key)."""
-    valid = {totp_at(key, unix_seconds, k) for k in (-1, 0, 1)}
+    """A six-digit code that matches no step within ten minutes of now (raw key): neither
+    accepted nor taken for a drifting clock, whatever window the server has learnt."""
+    reach = range(-DRIFT_REACH_STEPS, DRIFT_REACH_STEPS + 1)
+    valid = {totp_at(key, unix_seconds, k) for k in reach}
     for candidate in range(1_000_000):
         code = f"{(candidate * 7919) % 1_000_000:06d}"
         if code not in valid:
@@ -56,5 +62,5 @@ def wrong_code_at(key: bytes, unix_seconds: float) -> str:
 
 
 def wrong_code(secret_b32: str, unix_seconds: float) -> str:
-    """A six-digit code that matches none of the steps the server accepts now."""
+    """A six-digit code that matches no step within ten minutes of now (see wrong_code_at)."""
     return wrong_code_at(secret_bytes(secret_b32), unix_seconds)
