@@ -429,6 +429,18 @@ def test_many_unknown_update_mask_paths_give_a_bounded_answer(
     assert len(str(error)) < 1000
 
 
+@pytest.mark.usefixtures("seeded")
+def test_the_status_message_quotes_three_violations_and_counts_the_rest(
+    app: Application, client: TwoFactorClient
+) -> None:
+    error = invalid(app, client, "UpdatePolicy", policy=pb.Policy(), update_mask=FieldMask())
+    violations = error.field_violations
+    assert len(violations) > 3  # every field is named in the details
+    quoted = [v for v in violations if f"{v.field}: {v.description}" in error.message]
+    assert quoted == list(violations[:3])
+    assert error.message.endswith(f"; and {len(violations) - 3} more (see the details)")
+
+
 @pytest.mark.parametrize("policy", [pb.Policy(), None], ids=["all-zero", "omitted"])
 @pytest.mark.usefixtures("seeded")
 def test_replacing_with_an_empty_policy_names_every_field(

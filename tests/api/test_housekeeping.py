@@ -7,6 +7,9 @@ what it left behind is read from the raw user records.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from twofa_client import (
@@ -19,15 +22,20 @@ from twofa_client import (
     VerifyReason,
 )
 from twofa_server.app import Application
-from twofa_server.core.models import UserRef
+from twofa_server.config import Settings
+from twofa_server.core.models import Authenticator, UserRef, UserState
+from twofa_server.crypto import Sealer, generate_keyring
 from twofa_server.jobs.housekeeper import Housekeeper
 from twofa_server.store import keys
+from twofa_server.store.codec import RecordCodec
+from twofa_server.store.lmdb.store import LmdbStore, LmdbTransaction
 from twofa_server.store.records_pb2 import UserRecord
 
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
 from ..support.lmdb_files import dump_store
 from ..support.mail_server import TwofaWithSmtp, enroll_email
+from ..support.metrics import scrape, value
 from ..support.totp import totp_code, wrong_code
 
 pytestmark = pytest.mark.lmdb_only  # reads what the sweeper left in the raw LMDB records
@@ -359,3 +367,44 @@ def test_small_batches_resume_after_deleted_users(
     for ref in kept:
         assert not record(app, ref.user_id).authenticator.sealed_pending_secret
     assert sweeper.sweep_all() == 0
+
+
+# --- records that cannot be read ----------------------------------------------------------
+
+
+def test_records_that_cannot_be_read_are_skipped_counted_and_audited(
+    app: Application, client: TwoFactorClient, clock: FixedClock, settings: Settings
+) -> None:
+    """A damaged record and one sealed under another keyring do not stop the pass: the
+    users around them are still swept."""
+    for user in ("a-good", "b-damaged", "c-other-keyring", "d-good"):
+        client.begin_authenticator_setup(T, user)  # a pending set-up, soon expired
+    damaged = keys.user_key(UserRef(T, "b-damaged"))
+    foreign = keys.user_key(UserRef(T, "c-other-keyring"))
+    other_keyring = RecordCodec(Sealer(generate_keyring()))
+    sealed_elsewhere = other_keyring.encode_user(
+        foreign, UserState(authenticator=Authenticator(secret=b"s" * 20, enabled_at=clock.now()))
+    )
+
+    def spoil(tx: LmdbTransaction) -> None:
+        tx.put_record(keys.USERS, damaged, b"\xff\x00 not a user record \x00\xff")
+        tx.put_record(keys.USERS, foreign, sealed_elsewhere)
+
+    assert isinstance(app.store, LmdbStore)
+    app.store.write(spoil)
+    clock.advance(PENDING_SECONDS)
+
+    assert app.housekeeper.sweep_all() == 2  # both readable users, emptied and deleted
+    assert stored_users(app) == {UserRef(T, "b-damaged"), UserRef(T, "c-other-keyring")}
+    assert value(scrape(app), "twofa_unreadable_records_total", job="sweep") == 2
+    audited = [json.loads(line) for line in Path(settings.audit_log).read_text().splitlines()]
+    unreadable = [
+        (a["event"], a["tenant"], a["user"]) for a in audited if a["event"] != "setup_begun"
+    ]
+    assert unreadable == [
+        ("record_unreadable", T, "b-damaged"),
+        ("record_unreadable", T, "c-other-keyring"),
+    ]
+    # The records are left as they were, for an operator to restore.
+    assert raw_record(app, "b-damaged") == b"\xff\x00 not a user record \x00\xff"
+    assert raw_record(app, "c-other-keyring") == sealed_elsewhere

@@ -30,6 +30,7 @@ from twofa_server.app import Application
 
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
+from ..support.metrics import scrape, value
 from ..support.tools import required_tool
 from ..support.totp import totp_code
 
@@ -213,8 +214,6 @@ def test_an_imported_user_has_no_backup_codes_until_asked(
 def test_imports_are_counted_and_no_secret_reaches_a_log(
     app: Application, client: TwoFactorClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from .test_metrics import scrape, value
-
     secrets = [new_secret() for _ in range(3)]
     caplog.set_level(logging.DEBUG)
     client.import_authenticators(T, [entry(f"u{i}", s) for i, s in enumerate(secrets)])

@@ -7,7 +7,6 @@ they are spelled out in this file rather than taken from the server's code.
 from __future__ import annotations
 
 import socket
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from email.message import EmailMessage
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from twofa_client import (
     FailedPrecondition,
@@ -34,6 +32,7 @@ from twofa_server.observability import Metrics
 
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
+from ..support.metrics import Labels, Series, scrape, value
 from ..support.stores import another_instance, running
 from ..support.totp import totp_code, wrong_code
 from ..support.waiting import wait_until
@@ -41,9 +40,6 @@ from ..support.waiting import wait_until
 T, U = "tenant-m7f3a", "user-m91c2"
 ADDRESS = "metrics.person@example.org"
 WAIT_SECONDS = 5.0
-
-Labels = tuple[tuple[str, str], ...]
-Series = dict[tuple[str, Labels], float]
 
 TWOFA_METHODS = (
     "GetUserStatus",
@@ -136,22 +132,6 @@ DOMAIN_SERIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("twofa_backup_codes_used_total", {}),
     *(("twofa_login_evaluations_total", {"decision": d, "reason": r}) for d, r in LOGIN_OUTCOMES),
 )
-
-
-def scrape(app: Application) -> Series:
-    """Every sample of GET /metrics, by (sample name, sorted labels)."""
-    url = f"http://{app.metrics_address}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(series: Series, name: str, **labels: str) -> float:
-    return series[(name, tuple(sorted(labels.items())))]
 
 
 def rpc(name: str, method: str, code: str | None = None, service: str = "") -> tuple[str, Labels]:

@@ -12,6 +12,8 @@ import pytest
 
 from twofa_server.core import otp
 
+from ..support.totp import totp_at
+
 RFC4226_KEY = b"12345678901234567890"
 
 # RFC 4226 Appendix D, "HOTP values" for counts 0-9.
@@ -394,3 +396,90 @@ def test_matching_steps_agrees_with_the_standard_hmac_for_any_key_length(key_len
         code = reference_totp(key, unix_seconds, 6, "sha1")
         step = unix_seconds // 30
         assert step in otp.matching_steps(key, code, unix_seconds)
+
+
+# --- other TOTP parameters: eight digits, SHA-256 / SHA-512, 60-second steps
+
+# Eight-digit codes of the RFC 6238 seeds with 60-second steps, from oathtool 2.6.7
+# (`oathtool --totp=sha256 -d 8 -s 60 -N @1234567890 <hex seed>`): an implementation
+# other than the server's and the tests' own.
+OATHTOOL_60S = (
+    (59, "sha1", "84755224"),
+    (59, "sha256", "18920136"),
+    (59, "sha512", "53550594"),
+    (1111111109, "sha1", "19360094"),
+    (1111111109, "sha256", "40857319"),
+    (1111111109, "sha512", "37023009"),
+    (1234567890, "sha1", "55713351"),
+    (1234567890, "sha256", "16450756"),
+    (1234567890, "sha512", "85275929"),
+    (2000000000, "sha1", "76864010"),
+    (2000000000, "sha256", "34471171"),
+    (2000000000, "sha512", "97791279"),
+)
+
+
+@pytest.mark.parametrize(("unix_seconds", "digest", "expected"), RFC6238_TOTP)
+def test_the_tests_own_totp_gives_the_rfc6238_vectors(
+    unix_seconds: int, digest: str, expected: str
+) -> None:
+    """Guards support/totp.py, which the API tests compute every code with."""
+    key = RFC6238_KEYS[digest]
+    assert totp_at(key, unix_seconds, digits=8, algorithm=digest) == expected
+
+
+@pytest.mark.parametrize(("unix_seconds", "digest", "expected"), OATHTOOL_60S)
+def test_the_tests_own_totp_agrees_with_oathtool_on_60_second_steps(
+    unix_seconds: int, digest: str, expected: str
+) -> None:
+    key = RFC6238_KEYS[digest]
+    assert totp_at(key, unix_seconds, digits=8, period=60, algorithm=digest) == expected
+
+
+@pytest.mark.parametrize(("unix_seconds", "digest", "expected"), RFC6238_TOTP)
+def test_steps_matching_finds_the_rfc6238_step_for_each_hash(
+    unix_seconds: int, digest: str, expected: str
+) -> None:
+    key, step = RFC6238_KEYS[digest], unix_seconds // 30
+    params = otp.TotpParameters(digits=8, period=30, algorithm=digest)
+    near = range(max(step - 3, 0), step + 4)
+    assert otp.steps_matching(key, expected, near, params) == (step,)
+    assert otp.matching_steps(key, expected, unix_seconds, params=params) == (step,)
+    # The same digits under another hash, or six of them, match nothing.
+    others = [d for d in ("sha1", "sha256", "sha512") if d != digest]
+    for other in others:
+        assert otp.steps_matching(key, expected, near, otp.TotpParameters(8, 30, other)) == ()
+    assert otp.steps_matching(key, expected[2:], near, params) == ()
+
+
+@pytest.mark.parametrize(("unix_seconds", "digest", "expected"), OATHTOOL_60S)
+def test_matching_steps_with_60_second_steps(unix_seconds: int, digest: str, expected: str) -> None:
+    key, step = RFC6238_KEYS[digest], unix_seconds // 60
+    params = otp.TotpParameters(digits=8, period=60, algorithm=digest)
+    assert otp.matching_steps(key, expected, unix_seconds, params=params) == (step,)
+    # One period later the window still holds it (the previous step), two periods later not.
+    assert otp.matching_steps(key, expected, unix_seconds + 60, params=params) == (step,)
+    assert otp.matching_steps(key, expected, unix_seconds + 120, params=params) == ()
+    # A window centred elsewhere (a learnt clock drift) finds it from there.
+    later = unix_seconds + 600
+    assert otp.matching_steps(key, expected, later, params=params, center=-10) == (step,)
+
+
+@pytest.mark.parametrize(
+    ("params", "query"),
+    [
+        (otp.TotpParameters(8, 60, "sha256"), "algorithm=SHA256&digits=8&period=60"),
+        (otp.TotpParameters(8, 30, "sha512"), "algorithm=SHA512&digits=8&period=30"),
+        (otp.TotpParameters(6, 60, "sha1"), "algorithm=SHA1&digits=6&period=60"),
+    ],
+    ids=["sha256-8-60", "sha512-8-30", "sha1-6-60"],
+)
+def test_provisioning_uri_carries_the_parameters(params: otp.TotpParameters, query: str) -> None:
+    uri = otp.provisioning_uri(RFC4226_KEY, "alice", "ACME", params)
+    assert uri == (
+        "otpauth://totp/ACME:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=ACME&" + query
+    )
+    parsed = parse_qs(urlsplit(uri).query, strict_parsing=True)
+    assert parsed["algorithm"] == [params.algorithm.upper()]
+    assert parsed["digits"] == [str(params.digits)]
+    assert parsed["period"] == [str(params.period)]

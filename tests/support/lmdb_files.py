@@ -6,6 +6,8 @@ the `lmdb_only` mark and are not run against another store.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import lmdb
@@ -51,3 +53,26 @@ def in_records(app: Application, needle: bytes) -> bool:
         for records in dump_store(app).values()
         for key, value in records.items()
     )
+
+
+_LAST_TXNID = (
+    "import lmdb, sys; "
+    "env = lmdb.open(sys.argv[1], readonly=True, lock=False, max_dbs=32, subdir=True); "
+    "print(env.info()['last_txnid'])"
+)
+
+
+def last_txnid(data_dir: Path) -> int:
+    """The id of the last committed write transaction of an LMDB store: its commits so far.
+
+    Read by a read-only handle in a process of its own (LMDB allows one handle per
+    environment and process, and a server in this process may hold it).
+    """
+    read = subprocess.run(
+        [sys.executable, "-c", _LAST_TXNID, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return int(read.stdout)

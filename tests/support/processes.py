@@ -49,8 +49,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run_twofa(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, umask: int = -1
 ) -> subprocess.CompletedProcess[str]:
+    """`twofa ARGS...` to its end; `umask` (e.g. 0) replaces the child's, -1 keeps ours."""
     return subprocess.run(
         [*twofa_command(), *args],
         cwd=cwd,
@@ -59,6 +60,7 @@ def run_twofa(
         text=True,
         timeout=30,
         check=False,
+        umask=umask,
     )
 
 
@@ -78,7 +80,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) ->
 class Server:
     """A `twofa serve` subprocess whose stderr is collected line by line as it arrives."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], umask: int = -1) -> None:
         self.process = subprocess.Popen(
             [*twofa_command(), "serve", *args],
             cwd=cwd,
@@ -87,6 +89,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            umask=umask,
         )
         self._lines: list[str] = []
         self._changed = threading.Condition()
@@ -189,9 +192,10 @@ def serve(
     socket_path: Path,
     *extra: str,
     env: dict[str, str] | None = None,
+    umask: int = -1,
 ) -> Server:
     args = ["--data-dir", str(data_dir), "--listen", "", "--unix-socket", str(socket_path), *extra]
-    return Server(args, cwd=tmp_path, env=clean_env() if env is None else env)
+    return Server(args, cwd=tmp_path, env=clean_env() if env is None else env, umask=umask)
 
 
 @contextmanager
@@ -201,10 +205,11 @@ def serving(
     socket_path: Path,
     *extra: str,
     env: dict[str, str] | None = None,
+    umask: int = -1,
 ) -> Iterator[tuple[Server, TwoFactorClient]]:
     """`twofa serve` (see serve), and a client on its socket once it answers SERVING."""
     with (
-        serve(tmp_path, data_dir, socket_path, *extra, env=env) as server,
+        serve(tmp_path, data_dir, socket_path, *extra, env=env, umask=umask) as server,
         connect(socket_path) as client,
     ):
         wait_until_serving(client, server)

@@ -19,13 +19,25 @@ def secret_bytes(secret_b32: str) -> bytes:
     return base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
 
 
-def totp_at(key: bytes, unix_seconds: float, offset_steps: int = 0) -> str:
-    """RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a raw key, `offset_steps` steps from now."""
-    counter = int(unix_seconds // STEP_SECONDS) + offset_steps
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+def totp_at(
+    key: bytes,
+    unix_seconds: float,
+    offset_steps: int = 0,
+    *,
+    digits: int = 6,
+    period: int = STEP_SECONDS,
+    algorithm: str = "sha1",
+) -> str:
+    """RFC 6238 TOTP of a raw key, `offset_steps` steps from now.
+
+    By default what every authenticator app computes (SHA-1, 6 digits, 30 s); `digits`,
+    `period` and `algorithm` ("sha1", "sha256", "sha512") are the otpauth URI's parameters.
+    """
+    counter = int(unix_seconds // period) + offset_steps
+    mac = hmac.new(key, struct.pack(">Q", counter), getattr(hashlib, algorithm)).digest()
     offset = mac[-1] & 0x0F
     value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
+    return str(value % 10**digits).zfill(digits)
 
 
 def totp_code(secret_b32: str, unix_seconds: float, offset_steps: int = 0) -> str:
@@ -33,9 +45,15 @@ def totp_code(secret_b32: str, unix_seconds: float, offset_steps: int = 0) -> st
     return totp_at(secret_bytes(secret_b32), unix_seconds, offset_steps)
 
 
+# The server recognises a code of another time within ten minutes (CLOCK_DRIFT).
+DRIFT_REACH_STEPS = 600 // STEP_SECONDS
+
+
 def wrong_code_at(key: bytes, unix_seconds: float) -> str:
-    """A six-digit code that matches none of the steps the server accepts now (raw key)."""
-    valid = {totp_at(key, unix_seconds, k) for k in (-1, 0, 1)}
+    """A six-digit code that matches no step within ten minutes of now (raw key): neither
+    accepted nor taken for a drifting clock, whatever window the server has learnt."""
+    reach = range(-DRIFT_REACH_STEPS, DRIFT_REACH_STEPS + 1)
+    valid = {totp_at(key, unix_seconds, k) for k in reach}
     for candidate in range(1_000_000):
         code = f"{(candidate * 7919) % 1_000_000:06d}"
         if code not in valid:
@@ -44,5 +62,5 @@ def wrong_code_at(key: bytes, unix_seconds: float) -> str:
 
 
 def wrong_code(secret_b32: str, unix_seconds: float) -> str:
-    """A six-digit code that matches none of the steps the server accepts now."""
+    """A six-digit code that matches no step within ten minutes of now (see wrong_code_at)."""
     return wrong_code_at(secret_bytes(secret_b32), unix_seconds)

@@ -195,7 +195,14 @@ def verdict_events(
     until = verdict.locked_until
     events = [
         Event(
-            kind, user.tenant_id, user.user_id, verdict.method, result, reason, locked_until=until
+            kind,
+            user.tenant_id,
+            user.user_id,
+            verdict.method,
+            result,
+            reason,
+            locked_until=until,
+            clock_offset_seconds=verdict.clock_offset_seconds,
         )
     ]
     if verdict.reason is VerifyReason.TOO_MANY_ATTEMPTS:
