@@ -3,15 +3,19 @@
 Rules (DESIGN §4): `max_attempts` failures lock the user for `lockout_seconds`;
 while locked, codes are not checked and the lock is not extended; a success,
 the end of a lockout or an administrator's unlock starts a fresh budget.
-Failures also lapse after `lockout_seconds` without another failure: an
-attacker gains nothing by that (the lockout already allows `max_attempts`
-tries per `lockout_seconds`), and a user is not punished for a typo last month.
+Failures also lapse after a quiet spell without another failure, so a user is
+not punished for a typo last month: `lockout_seconds` without escalation (an
+attacker gains nothing by waiting, the lockout already allows `max_attempts`
+tries per `lockout_seconds`), `max_lockout_seconds` with it.
 
 Escalation (policy `lockout_escalation`): a lockout that follows another without
 a success in between lasts twice as long as that one, up to `max_lockout_seconds`,
 so that guessing cannot go on at a steady rate for the account's lifetime
 (NIST SP 800-63B §5.2.2 caps consecutive failures at 100; with the defaults, 100
-failures take about 12 days). A success, an unlock, or a quiet period as long as
+failures take about 12 days). Failures must then count for as long as the
+longest lockout: were they forgotten after `lockout_seconds`, an attacker who
+paused five minutes after every `max_attempts - 1` guesses would never be locked
+out, and never escalate. A success, an unlock, or a quiet period as long as
 `max_lockout_seconds` after the last lockout ended starts the escalation again.
 
 A use case asks `gate` before it checks a code, and tells `record` how the
@@ -30,11 +34,16 @@ def locked_until(attempts: Attempts, now: float) -> float | None:
 
 def counted_failures(attempts: Attempts, now: float, policy: Policy) -> int:
     """Failures that still count against the budget at `now`."""
-    if attempts.last_failure_at <= attempts.locked_until <= now:
+    if attempts.last_failure_at < attempts.locked_until <= now:
         return 0  # the lockout has been served, and no failure came since
-    if now - attempts.last_failure_at >= policy.lockout_seconds:
+    if now - attempts.last_failure_at >= failures_lapse_after(policy):
         return 0
     return attempts.failures
+
+
+def failures_lapse_after(policy: Policy) -> float:
+    """How long failures count without another one (see the module's docstring)."""
+    return policy.max_lockout_seconds if policy.lockout_escalation else policy.lockout_seconds
 
 
 def escalating(attempts: Attempts, now: float, policy: Policy) -> int:
