@@ -51,8 +51,10 @@ def cores(m: Measurement) -> str:
 
 
 def per_commit(m: Measurement) -> str:
-    """Requests per durable commit (warm-ups included on both sides), where counted."""
-    return f"{m.sent / m.commits:.1f}" if m.commits else "—"
+    """Requests per durable commit (warm-ups included on both sides), where counted and
+    where each request commits."""
+    commits = SCENARIOS[m.scenario].commits if m.scenario in SCENARIOS else True
+    return f"{m.sent / m.commits:.1f}" if m.commits and commits else "—"
 
 
 def baselines(rows: Sequence[Row]) -> dict[tuple[str, int], Row]:

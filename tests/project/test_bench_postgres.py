@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -107,7 +108,10 @@ def test_each_task_sends_to_the_servers_in_turn() -> None:
             )
         )
 
-    asyncio.run(run())
+    # A loop of its own in a thread of its own: other tests (the control panel's browser)
+    # may leave an event loop running in the test's thread.
+    with ThreadPoolExecutor(1) as loop_thread:
+        loop_thread.submit(asyncio.run, run()).result()
     for task in range(2):
         turns = [index for t, index in sent if t == task]
         assert turns == [(task + k) % 2 for k in range(5)]
