@@ -269,7 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="twofa-bench-", dir=args.work_dir) as tmp:
             return _run(args, plan, population, Path(tmp))
-    except (AgainstFailed, ServerFailed, LoadGeneratorFailed, PostgresMissing) as failure:
+    except (
+        AgainstFailed,
+        ServerFailed,
+        LoadGeneratorFailed,
+        PostgresMissing,
+        twofa_postgres.CopyFailed,
+    ) as failure:
         say(f"failed: {failure}")
         return 1
 

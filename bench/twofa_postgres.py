@@ -52,6 +52,10 @@ _TOP_STATEMENTS = """
 """
 
 
+class CopyFailed(Exception):
+    """`twofa store copy` could not load the database; the message says why."""
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of the twofa database as pg_stat_statements totals it."""
@@ -121,7 +125,7 @@ def load(cluster: Cluster, store: twofa_lmdb.Store, build: Build, name: str = DA
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"twofa store copy failed: {done.stderr.strip() or done.stdout.strip()}")
+        raise CopyFailed(f"twofa store copy failed: {done.stderr.strip() or done.stdout.strip()}")
     # The copy leaves the tables freshly written: analyze them as autovacuum soon would,
     # so that every row runs on the same plans.
     cluster.query(dsn, "VACUUM ANALYZE")
