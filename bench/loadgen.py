@@ -2,9 +2,13 @@
 
 The parent (bench/plan.py) sends a Job through a pipe and gets one Measurement
 per load back. A job runs one load (a scenario at a concurrency) or several at
-once against the same server (a mix), each on its own channel with its own
-counters. The process keeps one UserBook per target (by label) for the whole
-run, because each server remembers every code it has seen.
+once against the same target (a mix), each on its own channel with its own
+counters. A target of several servers (a fleet on one database) gets a channel
+per server and load, and each task sends its requests to the servers in turn,
+task i starting at server i: at any c the servers share the load evenly, as
+behind a round-robin balancer. The process keeps
+one UserBook per store (the job's `book`) for the whole run, because each store
+remembers every code it has seen: servers sharing a store share its book.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from multiprocessing.connection import Connection
 import grpc
 
 from .book import UserBook
-from .procstat import cpu_times, machine_busy_seconds
+from .procstat import cpu_spent_since, cpu_times, machine_busy_seconds, tree_cpu_seconds
 from .scenarios import SCENARIOS, Call, Load, Outcome
 from .stats import Measurement, percentile
 from .users import Population
@@ -32,25 +36,30 @@ DRAIN_SECONDS = 15.0
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """Run `loads` at once against one server for `duration` seconds after `warmup`.
+    """Run `loads` at once against one target for `duration` seconds after `warmup`.
 
     Attributes:
-        target: the server's label, echoed in the measurements; also names the
-            UserBook of its store's users.
-        address: host:port; pid: its process, whose CPU time is read.
-        population: the users that store holds.
+        target: the target's label, echoed in the measurements.
+        addresses: host:port of each of its servers; pids: their processes, whose
+            CPU time is read (added up).
+        population: the users their store holds.
         phase, round: the part of the run and the round, echoed in the measurements.
+        book: names the UserBook of the store's users ("": the target's label).
+        database_pid: the main process of the database server the store lives in,
+            whose and whose children's CPU time is read (None: no database).
     """
 
     target: str
-    address: str
-    pid: int
+    addresses: tuple[str, ...]
+    pids: tuple[int, ...]
     population: Population
     loads: tuple[Load, ...]
     duration: float
     warmup: float
     phase: str = ""
     round: int = 0
+    book: str = ""
+    database_pid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +92,17 @@ class _Probe:
     server_cpu: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
     client_cpu: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
     machine_cpu: tuple[float, float] = (0.0, 0.0)  # every core, every process
+    database_cpu: float = 0.0  # seconds, the database server's processes
 
 
-async def _worker(call: Call, window: _Window, counters: _Counters) -> None:
+async def _worker(calls: list[Call], first: int, window: _Window, counters: _Counters) -> None:
+    """Sends requests one at a time, each through the next of `calls` (one per server of
+    the target), starting at `first`, until the window closes."""
     # Bounded: no request starts after the window's end, and each has a deadline.
+    turn = first
     while (started := time.perf_counter_ns()) < window.end_ns:
+        call = calls[turn % len(calls)]
+        turn += 1
         try:
             outcome = await call()
         except grpc.aio.AioRpcError as err:
@@ -105,15 +120,25 @@ async def _worker(call: Call, window: _Window, counters: _Counters) -> None:
             counters.latencies.append(time.perf_counter_ns() - started)
 
 
-async def _probe(window: _Window, pid: int, probe: _Probe) -> None:
-    """Reads the server's and this process's CPU time at the window's start and end."""
+def _servers_cpu(pids: tuple[int, ...]) -> tuple[float, float]:
+    """(user, system) seconds of the target's servers, added up."""
+    each = [cpu_times(pid) for pid in pids]
+    return sum(user for user, _ in each), sum(system for _, system in each)
+
+
+async def _probe(window: _Window, job: Job, probe: _Probe) -> None:
+    """Reads the servers', the database's and this process's CPU time at the window's
+    start and end."""
     await asyncio.sleep(max(0.0, (window.start_ns - time.perf_counter_ns()) / 1e9))
-    server_start, client_start = cpu_times(pid), cpu_times(os.getpid())
+    server_start, client_start = _servers_cpu(job.pids), cpu_times(os.getpid())
+    database_start = tree_cpu_seconds(job.database_pid) if job.database_pid else {}
     machine_start = machine_busy_seconds()
     await asyncio.sleep(max(0.0, (window.end_ns - time.perf_counter_ns()) / 1e9))
-    probe.server_cpu = (server_start, cpu_times(pid))
+    probe.server_cpu = (server_start, _servers_cpu(job.pids))
     probe.client_cpu = (client_start, cpu_times(os.getpid()))
     probe.machine_cpu = (machine_start, machine_busy_seconds())
+    if job.database_pid:
+        probe.database_cpu = cpu_spent_since(database_start, tree_cpu_seconds(job.database_pid))
 
 
 def _spent(readings: tuple[tuple[float, float], tuple[float, float]]) -> tuple[float, float]:
@@ -129,23 +154,27 @@ async def run_job(job: Job, book: UserBook) -> list[Measurement]:
     counters = [_Counters() for _ in job.loads]
     probe = _Probe()
     async with contextlib.AsyncExitStack() as stack:
+        # channels[load][server]
         channels = [
-            await stack.enter_async_context(grpc.aio.insecure_channel(job.address))
+            [
+                await stack.enter_async_context(grpc.aio.insecure_channel(address))
+                for address in job.addresses
+            ]
             for _ in job.loads
         ]
-        for channel in channels:
+        for channel in (channel for per_load in channels for channel in per_load):
             await asyncio.wait_for(channel.channel_ready(), CONNECT_TIMEOUT_SECONDS)
         start = time.perf_counter_ns() + int(job.warmup * 1e9)
         window = _Window(start, start + int(job.duration * 1e9))
         tasks = [
-            _worker(scenario.make_call(channel, book), window, counted)
-            for scenario, channel, counted, load in zip(
+            _worker([scenario.make_call(ch, book) for ch in per_load], task, window, counted)
+            for scenario, per_load, counted, load in zip(
                 scenarios, channels, counters, job.loads, strict=True
             )
-            for _ in range(load.concurrency)
+            for task in range(load.concurrency)
         ]
         await asyncio.wait_for(
-            asyncio.gather(_probe(window, job.pid, probe), *tasks),
+            asyncio.gather(_probe(window, job, probe), *tasks),
             job.warmup + job.duration + DRAIN_SECONDS,
         )
     server_cpu, server_sys = _spent(probe.server_cpu)
@@ -168,10 +197,11 @@ async def run_job(job: Job, book: UserBook) -> list[Measurement]:
                 mismatches=counted.mismatches,
                 errors=counted.errors,
                 starved=counted.starved,
-                # The server's and the client's CPU are the whole job's, every load's.
+                # The CPU figures are the whole job's, every load's.
                 server_cpu_seconds=server_cpu,
                 server_sys_seconds=server_sys,
                 client_cpu_seconds=client_cpu,
+                database_cpu_seconds=probe.database_cpu,
                 machine_cpu_seconds=probe.machine_cpu[1] - probe.machine_cpu[0],
                 supply_before=supply,
                 phase=job.phase,
@@ -188,7 +218,7 @@ def serve(conn: Connection) -> None:
     loop = asyncio.new_event_loop()
     try:
         while (job := conn.recv()) is not None:
-            book = books.setdefault(job.target, UserBook(job.population))
+            book = books.setdefault(job.book or job.target, UserBook(job.population))
             try:
                 assert book.population == job.population, f"{job.target}'s users changed"
                 conn.send(loop.run_until_complete(run_job(job, book)))

@@ -16,7 +16,7 @@ from .loadgen import Job, LoadGenerator
 from .progress import say
 from .scenarios import Load, Mix
 from .stats import Measurement, Row, group_rounds
-from .targets import Target
+from .targets import Measured
 
 MIXED = "mixed"  # the phase of the mixed-load rows
 
@@ -33,9 +33,13 @@ class Plan:
     mixes: tuple[Mix, ...] = ()
 
     def jobs(
-        self, targets: Sequence[Target], skip: Mapping[str, Collection[str]] | None = None
+        self, targets: Sequence[Measured], skip: Mapping[str, Collection[str]] | None = None
     ) -> list[Job]:
-        """Every row of every round; `skip` names scenarios a target (by label) does not run."""
+        """Every row of every round.
+
+        `skip` names the scenarios a target (by label) does not run; a target
+        whose skips name MIXED has no mixed rows.
+        """
         skip = skip or {}
         jobs = [
             self._job(target, (Load(name, c),), round_)
@@ -51,39 +55,53 @@ class Plan:
             for round_ in range(self.rounds)
             for loads in [(main,) for main in alone] + [(m.main, m.beside) for m in self.mixes]
             for target in targets
+            if MIXED not in skip.get(target.label, ())
         ]
         return jobs
 
-    def _job(self, target: Target, loads: tuple[Load, ...], round_: int, phase: str = "") -> Job:
-        spec = target.spec
+    def _job(self, target: Measured, loads: tuple[Load, ...], round_: int, phase: str = "") -> Job:
+        database = target.database
         return Job(
             target.label,
-            spec.address,
-            target.pid,
-            spec.population,
+            target.addresses,
+            target.pids,
+            target.population,
             loads,
             self.duration,
             self.warmup,
             phase,
             round_,
+            target.book,
+            database.server_pid() if database else None,
         )
 
 
-def measure(generator: LoadGenerator, jobs: Sequence[Job], targets: Sequence[Target]) -> list[Row]:
-    """Runs the jobs in order; adds each target's commits and memory; one Row per row."""
+def measure(
+    generator: LoadGenerator, jobs: Sequence[Job], targets: Sequence[Measured]
+) -> list[Row]:
+    """Runs the jobs in order; adds each target's commits, database use and memory; one
+    Row per row."""
     by_label = {target.label: target for target in targets}
     results: list[Measurement] = []
     for job in jobs:
         target = by_label[job.target]
-        before = target.commits()
+        database = target.database
+        before, used_before = target.commits(), database.counters() if database else None
         measured = generator.run(job)
-        after = target.commits()
-        # Commits are a job's, every load's: shown only for a load that ran alone.
+        after, used_after = target.commits(), database.counters() if database else None
+        used = used_after - used_before if used_after and used_before else None
         commits = after - before if after is not None and before is not None else None
+        if used is not None:
+            commits = used.transactions
         memory = target.memory()  # just after the row; the parent has nothing else to do
         for m in measured:
+            # Commits and database use are a job's, every load's: kept for a load alone.
+            alone = len(measured) == 1
             m = dataclasses.replace(
-                m, server_memory=memory, commits=commits if len(measured) == 1 else None
+                m,
+                server_memory=memory,
+                commits=commits if alone else None,
+                database=used if alone else None,
             )
             _progress(m)
             results.append(m)

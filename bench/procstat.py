@@ -19,6 +19,33 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return utime / _TICKS_PER_SECOND, stime / _TICKS_PER_SECOND
 
 
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU seconds so far of `pid` and each of its children, by pid.
+
+    For a database server: its main process forks one child per connection. A
+    child gone between two readings takes its CPU with it (its parent's figures
+    count only children it has waited for), so two readings' difference
+    (`cpu_spent_since`) misses the exiting children's last moments, no more.
+    """
+    found: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in [pid, *map(int, children)]:
+            try:
+                found[child] = sum(cpu_times(child))
+            except (OSError, ValueError):
+                continue  # exited meanwhile
+    return found
+
+
+def cpu_spent_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two `tree_cpu_seconds` readings; a new child counts whole."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all cores have spent on anything but idling, since boot (/proc/stat)."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]

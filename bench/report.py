@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import postgres_report
 from .inprocess import FloorRow
 from .loader import LoadReport
+from .postgres_report import PostgresRun
 from .procstat import Memory
 from .stats import Row
 from .tables import MEBIBYTE, floor_table, mib, mixed_lines, mixed_table, scenario_table
@@ -38,8 +40,9 @@ class MainRun:
     load: LoadReport
     floor: list[FloorRow]
     rows: list[Row]
-    end_memory: Memory  # the server's, after the last row
+    end_memory: Memory  # the (LMDB) server's, after the last row
     data_bytes_after: int
+    postgres: PostgresRun | None = None  # the database of the PostgreSQL rows, if any
 
 
 def environment_line(env: Environment) -> str:
@@ -82,14 +85,39 @@ def supply_note(rows: Sequence[Row]) -> str:
     return f"- requests the users allowed at the start (bench/book.py): {supplies}; {verdict}"
 
 
+def postgres_section(run: PostgresRun, rows: Sequence[Row]) -> list[str]:
+    """The goals, the per-row database figures and the statements of the PostgreSQL rows."""
+    return [
+        "PostgreSQL against the goals (rows of one scenario ran back to back, round by round):",
+        "",
+        *postgres_report.goals_table(rows),
+        "",
+        postgres_report.little_line(rows),
+        *(postgres_report.ratio_lines(rows, name) for name in postgres_report.RATIO_SCENARIOS),
+        "",
+        "Where the PostgreSQL rows' time went, per request (statements and database time from "
+        "`pg_stat_statements`, write transactions from transaction ids, WAL from its position: "
+        "warm-up included; CPU from /proc over the measured window):",
+        "",
+        *postgres_report.database_table(rows),
+        "",
+        *postgres_report.statements_table(run),
+        "",
+        *postgres_report.summary_lines(run),
+        "",
+    ]
+
+
 def main_block(env: Environment, run: MainRun, total_seconds: float) -> str:
     load = run.load
     mixed = mixed_lines(run.rows)
+    servers = len({row.best.target for row in run.rows}) > 1
     lines = [
         environment_line(env),
         "",
-        *scenario_table(run.rows),
+        *scenario_table(run.rows, server_column=servers),
         "",
+        *(postgres_section(run.postgres, run.rows) if run.postgres else []),
         *(
             [
                 "Mixed load, measured after the table in the same run (per round: alone, then "
@@ -108,7 +136,8 @@ def main_block(env: Environment, run: MainRun, total_seconds: float) -> str:
         f"store {load.bytes_per_user:.0f} bytes per user after loading "
         f"(data.mdb {load.data_file_bytes / MEBIBYTE:.1f} MiB), "
         f"{run.data_bytes_after / MEBIBYTE:.1f} MiB after the run",
-        f"- server memory after the last row: {memory_sentence(run.end_memory)}",
+        f"- {'the LMDB ' if servers else ''}server's memory after the last row: "
+        f"{memory_sentence(run.end_memory)}",
         supply_note(run.rows),
         f"- the whole run took {total_seconds:.0f} s",
     ]

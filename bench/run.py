@@ -1,7 +1,8 @@
 """``python -m bench.run``: load the store, start twofa, run the scenario table, report.
 
 See bench/README.md for what is measured and why; ``make bench`` runs
-``python -m bench.run --report bench/README.md``. Two other modes serve two
+``python -m bench.run --report bench/README.md``: twofa on LMDB, and on a
+throwaway PostgreSQL cluster with one instance and two (``--stores``). Two other modes serve two
 twofa servers at once and measure them in turns: ``--against REV`` compares
 this tree's server with REV's on copies of one store, and ``--users 1000000``
 (or any ``--compare-users N``) a big store with a small one.
@@ -16,22 +17,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 
-from . import against_report, bigstore, report, twofa_lmdb
+from . import against_report, bigstore, postgres_report, report, twofa_lmdb, twofa_postgres
 from .against import AgainstFailed, compare_builds, worktree
 from .inprocess import measure_floor
 from .loadgen import LoadGenerator, LoadGeneratorFailed
-from .plan import Plan, measure
+from .plan import MIXED, Plan, measure
+from .postgres_cluster import PostgresMissing, running_cluster
+from .postgres_report import LMDB, POSTGRES, POSTGRES_TWO
 from .process import ServerFailed
 from .procstat import cpu_model, filesystem_of
 from .progress import say
 from .scenarios import MIX_BESIDE_COUNTS, SCENARIOS, mixes
 from .stats import Row
-from .targets import started, this_build
+from .targets import Fleet, Measured, started, this_build
 from .users import Population
 
 TENANT = "bench"
@@ -43,9 +47,13 @@ DEFAULT_COMPARE_USERS = 1_000
 # apart. The small store's users allow 19 wrong codes each (bench/book.py),
 # 19,000 for 1,000 users, which 4 rounds of 0.3 + 1.0 s at c=64 stay below up
 # to about 3,600 req/s.
-MAIN_ROWS = (5.0, 1.0, 2)
+MAIN_ROWS = (4.0, 1.0, 2)
 USERS_ROWS = (1.0, 0.3, 4)
 AGAINST_ROWS = (2.0, 0.5, 3)
+STORES = ("lmdb", "postgres")
+# Scenarios the PostgreSQL targets skip: set-ups cost QR rendering in the server,
+# whatever the store (the LMDB rows show it), and so do the mixed rows.
+POSTGRES_SKIPS = ("begin_setup", MIXED)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -67,6 +75,13 @@ def _scenario_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def _store_list(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names or any(name not in STORES for name in names):
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(STORES)}")
+    return tuple(name for name in STORES if name in names)
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not 0 < value <= 120:
@@ -77,7 +92,7 @@ def _seconds(text: str) -> float:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     add = parser.add_argument
-    add("--duration", type=_seconds, help="measured seconds per row (5; 2 --against; 1 users)")
+    add("--duration", type=_seconds, help="measured seconds per row (4; 2 --against; 1 users)")
     add("--warmup", type=_seconds, help="uncounted seconds before each row (1; 0.5; 0.3)")
     add("--rounds", type=int, help="runs of each row, the fastest reported (2; 3; 4)")
     add("--concurrency", type=_int_list, default=(1, 8, 64), help="in-flight requests (1,8,64)")
@@ -88,6 +103,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=MIX_BESIDE_COUNTS,
         help="the mixed rows: VerifyCode c=8 beside this many BeginAuthenticatorSetup "
         "calls each (4,16; none: no mixed rows; never with --compare-users)",
+    )
+    add(
+        "--stores",
+        type=_store_list,
+        default=STORES,
+        help="the main run's stores (lmdb,postgres): twofa on LMDB; on PostgreSQL, one "
+        "instance and two on one database, in a throwaway cluster",
     )
     add("--users", type=int, default=20_000, help="enrolled users to pre-load (20000)")
     add(
@@ -148,15 +170,46 @@ def _environment(plan: Plan, data_dir: Path) -> report.Environment:
 
 
 def _measure_main(
-    generator: LoadGenerator, plan: Plan, population: Population, tmp: Path, workers: int | None
+    generator: LoadGenerator,
+    plan: Plan,
+    population: Population,
+    tmp: Path,
+    workers: int | None,
+    stores: tuple[str, ...],
 ) -> report.MainRun:
-    """The scenario table and the mixed rows on one twofa server, and the in-process floor."""
+    """The scenario table and the mixed rows on each store's targets, and the in-process
+    floor.
+
+    LMDB: one twofa on the loaded store. PostgreSQL: the same store copied into a
+    database of a throwaway cluster, one twofa on it ("postgres"), and that one
+    with a second beside it as one target (POSTGRES_TWO), measured in turns.
+    """
+    build = this_build()
     store = twofa_lmdb.load(tmp / "data", population)
     floor = measure_floor(tmp / "floor", population.seed)
-    with started(twofa_lmdb.spec("twofa", store, this_build(), workers), tmp) as target:
-        rows = measure(generator, plan.jobs([target]), [target])
-        end_memory = target.memory()
-    return report.MainRun(store.load, floor, rows, end_memory, store.data_bytes())
+    with ExitStack() as stack:
+        targets: list[Measured] = []
+        database = None
+        if POSTGRES in stores:
+            cluster = stack.enter_context(running_cluster(tmp / "postgres"))
+            database = twofa_postgres.load(cluster, store, build)  # before LMDB serves it
+        lmdb = None
+        if LMDB in stores:
+            lmdb = stack.enter_context(started(twofa_lmdb.spec(LMDB, store, build, workers), tmp))
+            targets.append(lmdb)
+        if database is not None:
+            # The second instance serves only the two-instance rows; both share one book.
+            first = twofa_postgres.spec(POSTGRES, database, build, workers, POSTGRES)
+            second = twofa_postgres.spec(f"{POSTGRES} 2", database, build, workers, POSTGRES)
+            one = stack.enter_context(started(first, tmp))
+            two = stack.enter_context(started(second, tmp))
+            targets += [one, Fleet(POSTGRES_TWO, (one, two))]
+            database.reset_statements()  # from here on, only the rows' statements
+        skip = {label: POSTGRES_SKIPS for label in (POSTGRES, POSTGRES_TWO)}
+        rows = measure(generator, plan.jobs(targets, skip), targets)
+        end_memory = lmdb.memory() if lmdb else targets[0].memory()
+        postgres = postgres_report.finish(database) if database else None
+    return report.MainRun(store.load, floor, rows, end_memory, store.data_bytes(), postgres)
 
 
 def _checked(rows: Sequence[Row], ran_out: str) -> int:
@@ -189,7 +242,7 @@ def _run(args: argparse.Namespace, plan: Plan, population: Population, tmp: Path
             marks, rows, status = (bigstore.BEGIN, bigstore.END), users.rows, 0
             ran_out = "shorten --duration or the rows"
         else:
-            main = _measure_main(generator, plan, population, tmp, args.workers)
+            main = _measure_main(generator, plan, population, tmp, args.workers, args.stores)
             block = report.main_block(env, main, time.monotonic() - started_at)
             marks, rows = (report.BEGIN, report.END), main.rows
             status = 1 if any(row.mismatches for row in main.floor) else 0
@@ -216,7 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="twofa-bench-", dir=args.work_dir) as tmp:
             return _run(args, plan, population, Path(tmp))
-    except (AgainstFailed, ServerFailed, LoadGeneratorFailed) as failure:
+    except (
+        AgainstFailed,
+        ServerFailed,
+        LoadGeneratorFailed,
+        PostgresMissing,
+        twofa_postgres.CopyFailed,
+    ) as failure:
         say(f"failed: {failure}")
         return 1
 

@@ -49,6 +49,8 @@ class Scenario:
         expects: what every answer must be, for the report.
         make_call: builds the request loop's call for a channel and the run's users.
         supply: how many more requests the users allow right now (None: unbounded).
+        commits: whether each request commits (the report's requests per commit are
+            shown only for those: other rows' commits are background work's).
     """
 
     name: str
@@ -56,6 +58,7 @@ class Scenario:
     expects: str
     make_call: Callable[[grpc.aio.Channel, UserBook], Call]
     supply: Callable[[UserBook], int | None]
+    commits: bool = True
 
 
 def _health(channel: grpc.aio.Channel, book: UserBook) -> Call:
@@ -208,6 +211,7 @@ SCENARIOS: dict[str, Scenario] = {
             "SERVING",
             _health,
             lambda book: None,
+            commits=False,
         ),
         Scenario(
             "verify_wrong",
@@ -229,6 +233,7 @@ SCENARIOS: dict[str, Scenario] = {
             "NOT_REQUIRED, reason TRUSTED_DEVICE",
             _evaluate_login,
             lambda book: None,
+            commits=False,
         ),
         Scenario(
             "begin_setup",

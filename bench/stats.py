@@ -19,6 +19,39 @@ def percentile(sorted_values: Sequence[int], fraction: float) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class DatabaseUse:
+    """What a database server did, read from the database itself (bench/twofa_postgres.py).
+
+    Attributes:
+        transactions: transactions that wrote (each a durable commit, or a rollback).
+        wal_bytes: write-ahead log written.
+        statements: statements run in the store's database (each a round trip).
+        exec_ms: the database's execution time of those statements, in milliseconds.
+    """
+
+    transactions: int = 0
+    wal_bytes: int = 0
+    statements: int = 0
+    exec_ms: float = 0.0
+
+    def __sub__(self, before: DatabaseUse) -> DatabaseUse:
+        return DatabaseUse(
+            self.transactions - before.transactions,
+            self.wal_bytes - before.wal_bytes,
+            self.statements - before.statements,
+            self.exec_ms - before.exec_ms,
+        )
+
+    def __add__(self, other: DatabaseUse) -> DatabaseUse:
+        return DatabaseUse(
+            self.transactions + other.transactions,
+            self.wal_bytes + other.wal_bytes,
+            self.statements + other.statements,
+            self.exec_ms + other.exec_ms,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Measurement:
     """What one scenario at one concurrency against one server did in its time window.
 
@@ -38,9 +71,10 @@ class Measurement:
     mismatches: int
     errors: dict[str, int] = field(default_factory=dict)
     starved: bool = False
-    server_cpu_seconds: float = 0.0  # user + system
+    server_cpu_seconds: float = 0.0  # user + system, of every server of the target
     server_sys_seconds: float = 0.0  # the system (kernel) part
     client_cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0  # the database server's processes (0: none)
     machine_cpu_seconds: float = 0.0  # every process on every core, these two included
     supply_before: int | None = None
     # The part of the run this was measured in ("" for the scenario table), and the
@@ -48,9 +82,12 @@ class Measurement:
     phase: str = ""
     beside: str = ""
     round: int = 0
-    # LMDB commits the server made during the row, warm-up included (read by the parent
-    # from the store); None where not counted.
+    # Durable commits the store made during the row, warm-up included (read by the
+    # parent from the store: LMDB write transactions, PostgreSQL transactions that
+    # wrote); None where not counted.
     commits: int | None = None
+    # What the database did during the row, warm-up included (None: no database).
+    database: DatabaseUse | None = None
     # The server's memory just after the row (read by the parent, not the load generator).
     server_memory: Memory = field(default_factory=Memory)
 
@@ -80,8 +117,17 @@ class Measurement:
     @property
     def other_cores(self) -> float:
         """Cores kept busy by everything else on the machine: the noise in this row."""
-        others = self.machine_cpu_seconds - self.server_cpu_seconds - self.client_cpu_seconds
+        ours = self.server_cpu_seconds + self.client_cpu_seconds + self.database_cpu_seconds
+        others = self.machine_cpu_seconds - ours
         return max(0.0, others / self.seconds) if self.seconds > 0 else 0.0
+
+    @property
+    def database_cores(self) -> float:
+        return self.database_cpu_seconds / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def database_cpu_us_per_request(self) -> float:
+        return 1e6 * self.database_cpu_seconds / self.answered if self.answered else 0.0
 
     @property
     def server_sys_us_per_request(self) -> float:
@@ -146,6 +192,9 @@ def combine(rounds: Sequence[Measurement]) -> Row:
         commits=None
         if any(m.commits is None for m in rounds)
         else sum(m.commits or 0 for m in rounds),
+        database=None
+        if any(m.database is None for m in rounds)
+        else sum((m.database for m in rounds if m.database), DatabaseUse()),
         server_memory=max((m.server_memory for m in rounds), key=lambda memory: memory.anon),
     )
     return Row(best, tuple(rounds))

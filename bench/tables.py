@@ -51,8 +51,10 @@ def cores(m: Measurement) -> str:
 
 
 def per_commit(m: Measurement) -> str:
-    """Requests per durable commit (warm-ups included on both sides), where counted."""
-    return f"{m.sent / m.commits:.1f}" if m.commits else "—"
+    """Requests per durable commit (warm-ups included on both sides), where counted and
+    where each request commits."""
+    commits = SCENARIOS[m.scenario].commits if m.scenario in SCENARIOS else True
+    return f"{m.sent / m.commits:.1f}" if m.commits and commits else "—"
 
 
 def baselines(rows: Sequence[Row]) -> dict[tuple[str, int], Row]:
@@ -72,16 +74,21 @@ def vs_health(row: Row, base: dict[tuple[str, int], Row]) -> float | None:
     )
 
 
-def scenario_table(rows: Sequence[Row], by_server: bool = False) -> list[str]:
+def scenario_table(
+    rows: Sequence[Row], by_server: bool = False, server_column: bool = False
+) -> list[str]:
     """One line per scenario and concurrency, with the ratio to `health` at that concurrency.
 
-    With `by_server`, a first column names the server, and each row's ratio is
-    to the health row of its own server. Mixed-phase rows are left out.
+    With `by_server` or `server_column`, a first column names the server, and
+    each row's ratio is to the health row of its own server; `by_server` also
+    puts one server's rows together (else they stay in the order they ran, the
+    servers' rows of one scenario side by side). Mixed-phase rows are left out.
     """
     base = baselines(rows)
     if by_server:  # one server's rows together, in the order the servers first ran
         first = {target: i for i, target in reversed(list(enumerate(r.best.target for r in rows)))}
         rows = sorted(rows, key=lambda r: first[r.best.target])
+    by_server = by_server or server_column
     lines = [
         ("| server " if by_server else "")
         + "| scenario | c | req/s | vs health | p50 ms | p99 ms | server CPU µs/req (kernel) "

@@ -4,8 +4,10 @@ A ServerSpec says how to start one server and what it holds: its command,
 working directory and environment, where it listens, the users its store holds,
 and how to count its durable commits (None where nothing counts them). twofa on
 LMDB is one kind (bench/twofa_lmdb.py); the bare servers of bench/research are
-another; a twofa on PostgreSQL would be a third, with its own loader and its own
-commit counter. The plan (bench/plan.py) measures any list of them in turns.
+another; twofa on PostgreSQL a third (bench/twofa_postgres.py), whose database
+is read from outside (`Database`). A started server is a Target; several started
+servers sharing one store are a Fleet, one target whose rows spread their tasks
+over its servers. The plan (bench/plan.py) measures any list of them in turns.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .process import running_server, wait_idle
 from .procstat import Memory, memory
 from .progress import say
+from .stats import DatabaseUse
 from .users import NO_USERS, Population
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +51,18 @@ def this_build(description: str = "") -> Build:
     return Build("this", REPO_ROOT, description)
 
 
+class Database(Protocol):
+    """The database server a store lives in, read from outside its clients."""
+
+    def counters(self) -> DatabaseUse:
+        """What it has done so far (the difference of two readings is a row's)."""
+        ...
+
+    def server_pid(self) -> int:
+        """Its main process: that process and its children are the database's CPU."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSpec:
     """How to start one server under test, and what it holds.
@@ -63,6 +79,9 @@ class ServerSpec:
         store_file: the file it maps its store from, whose resident pages are
             reported apart from its private memory (None: none).
         settle: wait until it is idle after it first answers (start-up work).
+        book: names the load generator's record of what the store's users were sent
+            (bench/book.py); servers sharing one store share one ("": the label).
+        database: the database server the store lives in, if any.
     """
 
     label: str
@@ -74,6 +93,8 @@ class ServerSpec:
     count_commits: Callable[[], int] | None = None
     store_file: str | None = None
     settle: bool = True
+    book: str = ""
+    database: Database | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +109,85 @@ class Target:
     def label(self) -> str:
         return self.spec.label
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.spec.address,)
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return (self.pid,)
+
+    @property
+    def population(self) -> Population:
+        return self.spec.population
+
+    @property
+    def book(self) -> str:
+        return self.spec.book or self.spec.label
+
+    @property
+    def database(self) -> Database | None:
+        return self.spec.database
+
     def commits(self) -> int | None:
         return self.spec.count_commits() if self.spec.count_commits else None
 
     def memory(self) -> Memory:
         return memory(self.pid, self.spec.store_file)
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """Started servers sharing one store, measured as one target.
+
+    A row's requests are spread over the servers in turn (each load-generator
+    task sends to one server after the other, task i starting at server i), one
+    UserBook serves them all (they share the users), commits are the store's,
+    counted once, and CPU and memory are the servers' together.
+    """
+
+    label: str
+    members: tuple[Target, ...]
+
+    def __post_init__(self) -> None:
+        books = {member.book for member in self.members}
+        assert len(books) == 1, f"{self.label}: servers of one store need one book, not {books}"
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(member.spec.address for member in self.members)
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(member.pid for member in self.members)
+
+    @property
+    def population(self) -> Population:
+        return self.members[0].population
+
+    @property
+    def book(self) -> str:
+        return self.members[0].book
+
+    @property
+    def database(self) -> Database | None:
+        return self.members[0].database
+
+    def commits(self) -> int | None:
+        return self.members[0].commits()
+
+    def memory(self) -> Memory:
+        each = [member.memory() for member in self.members]
+        return Memory(
+            sum(m.peak for m in each),
+            sum(m.anon for m in each),
+            sum(m.file for m in each),
+            sum(m.store for m in each),
+        )
+
+
+# Anything the plan measures: one server, or several on one store.
+Measured = Target | Fleet
 
 
 def log_of(label: str, logs: Path) -> Path:

@@ -11,15 +11,18 @@ asked for is how busy the interpreter was). py-spy is optional:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
-from .. import twofa_lmdb
+from .. import twofa_lmdb, twofa_postgres
 from ..loadgen import LoadGenerator
 from ..plan import Plan, measure
+from ..postgres_cluster import running_cluster
 from ..scenarios import SCENARIOS
 from ..targets import started, this_build
 from ..users import Population
@@ -35,7 +38,9 @@ def profile_lines(scenario: str, concurrency: int, spied: pyspy.Profile) -> list
         "| share of busy-thread samples | frame (function, file:line) |",
         "|--:|---|",
     ]
-    return lines + [f"| {share:.0%} | `{frame}` |" for frame, share in spied.inclusive]
+    lines += [f"| {share:.0%} | `{frame}` |" for frame, share in spied.inclusive]
+    lines += ["", "| share of GIL-held samples | frame (function, file:line) |", "|--:|---|"]
+    return lines + [f"| {share:.0%} | `{frame}` |" for frame, share in spied.gil_inclusive]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,15 +49,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument(
+        "--store",
+        choices=("lmdb", "postgres"),
+        default="lmdb",
+        help="twofa on LMDB, or on PostgreSQL in a throwaway cluster (bench/twofa_postgres.py)",
+    )
     args = parser.parse_args(argv)
     if pyspy.find_py_spy() is None:
         parser.error("py-spy is not installed: .venv/bin/pip install py-spy")
     plan = Plan((args.scenario,), (args.concurrency,), args.duration, 0.0, 1)
     population = Population("bench", args.users, os.urandom(16))
-    with tempfile.TemporaryDirectory(prefix="twofa-profile-") as name, LoadGenerator() as gen:
+    with (
+        tempfile.TemporaryDirectory(prefix="twofa-profile-") as name,
+        LoadGenerator() as gen,
+        ExitStack() as stack,
+    ):
         tmp = Path(name)
         store = twofa_lmdb.load(tmp / "data", population)
-        with started(twofa_lmdb.spec("twofa", store, this_build()), tmp) as target:
+        spec = twofa_lmdb.spec("twofa", store, this_build())
+        if args.store == "postgres":
+            cluster = stack.enter_context(running_cluster(tmp / "postgres"))
+            database = twofa_postgres.load(cluster, store, this_build())
+            spec = twofa_postgres.spec("twofa", database, this_build())
+        with started(spec, tmp) as target:
+            # Unrecorded: a pool of database connections grows on demand.
+            warmup = dataclasses.replace(plan, duration=1.0)
+            measure(gen, warmup.jobs([target]), [target])
             outputs = {}
             for gil in (False, True):
                 outputs[gil] = tmp / f"py-spy-{'gil' if gil else 'busy'}.txt"

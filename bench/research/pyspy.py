@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RATE_HZ = 200
-TOP = 12
+TOP = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,7 @@ class Profile:
     samples: int
     inclusive: list[tuple[str, float]]  # frame, share of busy samples that include it
     gil_share: float  # samples with the GIL held / samples requested
+    gil_inclusive: list[tuple[str, float]]  # frame, share of GIL-held samples that include it
 
 
 def find_py_spy() -> str | None:
@@ -79,20 +80,29 @@ def read_stacks(raw: Path) -> Counter[tuple[str, ...]]:
 
 
 def _interesting(frame: str) -> bool:
-    # The server's own code and the parts of grpc and lmdb it calls; not the
+    # The server's own code and the parts of grpc and psycopg it calls; not the
     # threading and executor frames every stack starts with.
-    return "twofa_server/" in frame or "grpc/_server.py" in frame
+    return any(part in frame for part in ("twofa_server/", "grpc/_server.py", "psycopg"))
 
 
-def summarise(busy: Path, gil: Path, seconds: float) -> Profile:
-    """Top frames of the busy-thread recording and the GIL-held share of the --gil one."""
-    stacks = read_stacks(busy)
+def _top(stacks: Counter[tuple[str, ...]]) -> list[tuple[str, float]]:
+    """The frames most often on the stack, each with the share of samples that include it."""
     total = sum(stacks.values())
     inclusive: Counter[str] = Counter()
     for stack, count in stacks.items():
         for frame in set(stack):
             if _interesting(frame):
                 inclusive[frame] += count
-    top = [(frame, count / total) for frame, count in inclusive.most_common(TOP)] if total else []
-    gil_samples = sum(read_stacks(gil).values())
-    return Profile(total, top, gil_samples / (RATE_HZ * max(1, round(seconds))))
+    return [(frame, count / total) for frame, count in inclusive.most_common(TOP)] if total else []
+
+
+def summarise(busy: Path, gil: Path, seconds: float) -> Profile:
+    """Top frames of both recordings, and the GIL-held share of the --gil one."""
+    stacks, gil_stacks = read_stacks(busy), read_stacks(gil)
+    gil_samples = sum(gil_stacks.values())
+    return Profile(
+        sum(stacks.values()),
+        _top(stacks),
+        gil_samples / (RATE_HZ * max(1, round(seconds))),
+        _top(gil_stacks),
+    )
