@@ -42,7 +42,7 @@ def render_png(data: str, scale: int = 5) -> bytes:
     Raises:
         ValueError: if `scale` is below 1 or `data` is too long for a QR code.
     """
-    return _png(modules(data), _checked(scale))
+    return to_png(modules(data), scale)
 
 
 def render_svg(data: str, scale: int = 5) -> str:
@@ -58,7 +58,7 @@ def render_svg(data: str, scale: int = 5) -> str:
     Raises:
         ValueError: if `scale` is below 1 or `data` is too long for a QR code.
     """
-    return _svg(modules(data), _checked(scale))
+    return to_svg(modules(data), scale)
 
 
 def render_both(data: str, scale: int = 5) -> tuple[bytes, str]:
@@ -68,7 +68,7 @@ def render_both(data: str, scale: int = 5) -> tuple[bytes, str]:
         ValueError: if `scale` is below 1 or `data` is too long for a QR code.
     """
     rows = modules(data)
-    return _png(rows, _checked(scale)), _svg(rows, scale)
+    return to_png(rows, scale), to_svg(rows, scale)
 
 
 def modules(data: str) -> list[bytes]:
@@ -90,10 +90,9 @@ def modules(data: str) -> list[bytes]:
     return [pixels[row * width : (row + 1) * width] for row in range(height)]
 
 
-def _checked(scale: int) -> int:
+def _check(scale: int) -> None:
     if scale < 1:
         raise ValueError(f"scale must be at least 1, got {scale}")
-    return scale
 
 
 @functools.lru_cache(maxsize=16)
@@ -102,7 +101,13 @@ def _widen(scale: int) -> dict[int, str]:
     return {_DARK: "0" * scale, 255: "1" * scale}
 
 
-def _png(rows: list[bytes], scale: int) -> bytes:
+def to_png(rows: list[bytes], scale: int) -> bytes:
+    """The PNG of a QR code's `modules`, `scale` pixels per module, with its quiet zone.
+
+    Raises:
+        ValueError: if `scale` is below 1.
+    """
+    _check(scale)
     side = (len(rows) + 2 * _BORDER) * scale
     row_bytes = (side + 7) // 8
     padding = "1" * (row_bytes * 8 - side)
@@ -130,7 +135,13 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _svg(rows: list[bytes], scale: int) -> str:
+def to_svg(rows: list[bytes], scale: int) -> str:
+    """The SVG of a QR code's `modules`, `scale` user units per module, with its quiet zone.
+
+    Raises:
+        ValueError: if `scale` is below 1.
+    """
+    _check(scale)
     units = len(rows) + 2 * _BORDER
     side = units * scale
     # One horizontal stroke, one module thick, per run of dark modules in a row.
