@@ -39,6 +39,11 @@ STORE_UNAVAILABLE_REASONS = (
     "conflict",
 )
 
+# Kinds of work with an admission lane (api/admission.py Kind), and why a QR renderer was
+# lost (api/rendering.py FAILURES).
+ADMISSION_KINDS = ("setup", "mail", "admin")
+RENDERER_FAILURES = ("crashed", "timed_out", "exited")
+
 _LOCKED = (VerifyReason.TOO_MANY_ATTEMPTS, VerifyReason.LOCKED)
 # (result, reason) pairs a verification can end in.
 VERIFY_OUTCOMES = tuple(
@@ -141,6 +146,18 @@ class Metrics:
             "(damaged, or sealed under a key this instance lacks), by job.",
             ("job",),
         )
+        self.admission_refused = counter(
+            "twofa_admission_refused_total",
+            "Calls refused RESOURCE_EXHAUSTED (SERVER_BUSY) because their kind of work had "
+            "as many calls running and waiting as its admission bounds allow, by kind.",
+            ("kind",),
+        )
+        self.qr_renderer_failures = counter(
+            "twofa_qr_renderer_failures_total",
+            "QR renderer processes lost and replaced: crashed or timed_out during a call "
+            "(answered UNAVAILABLE), or exited between calls.",
+            ("reason",),
+        )
         self.store_up = Gauge(
             "twofa_store_up",
             "1 while the store answers (the database is reachable), else 0.",
@@ -190,6 +207,10 @@ class Metrics:
             self.store_unavailable.labels(reason)
         for job in ("sweep", "reseal"):
             self.unreadable_records.labels(job)
+        for kind in ADMISSION_KINDS:
+            self.admission_refused.labels(kind)
+        for reason in RENDERER_FAILURES:
+            self.qr_renderer_failures.labels(reason)
 
     # --- EventSink ---------------------------------------------------------------------
 
@@ -221,6 +242,14 @@ class Metrics:
         self.store_unavailable.labels(
             label if label in STORE_UNAVAILABLE_REASONS else "store_unavailable"
         ).inc()
+
+    def refused(self, kind: str) -> None:
+        """A call of `kind` was refused SERVER_BUSY by admission."""
+        self.admission_refused.labels(kind).inc()
+
+    def renderer_failed(self, reason: str) -> None:
+        """A QR renderer was lost: crashed, timed_out or exited."""
+        self.qr_renderer_failures.labels(reason).inc()
 
     # --- DeliveryRecorder ----------------------------------------------------------------
 
