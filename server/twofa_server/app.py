@@ -46,6 +46,7 @@ from .jobs.housekeeper import Housekeeper
 from .jobs.readiness import ReadinessWatch
 from .jobs.rotation import KeyringWatcher, keyring_signature
 from .observability import Observability
+from .observability.metrics import AdmissionCollector
 from .observability.request_id import random_ids
 from .observability.reseal import ResealCollector
 from .store.opening import ServingStore, open_store
@@ -279,6 +280,7 @@ async def _serve_grpc(
     )
     runner = UseCaseRunner(store, observability.events, asyncio.get_running_loop(), None)
     admission = Admission(settings.admission, observability.metrics.refused)
+    observability.registry.register(AdmissionCollector(admission.load))
     twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(
         TwoFactorServicer(service, runner, renderers, admission), server
     )

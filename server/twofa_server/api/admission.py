@@ -90,6 +90,10 @@ class Lane:
             self._held += _LEARNING * (loop.time() - started - self._held)
             self._leave()
 
+    def load(self) -> tuple[int, int]:
+        """(calls running, calls waiting) now."""
+        return self._concurrency - self._free, len(self._waiting)
+
     def retry_after(self) -> float:
         """Seconds until a call arriving now would likely find room: the queue's drain time."""
         ahead = len(self._waiting) + self._concurrency - self._free
@@ -137,3 +141,7 @@ class Admission:
     def turn(self, kind: Kind) -> contextlib.AbstractAsyncContextManager[None]:
         """A turn in `kind`'s lane (see Lane.turn)."""
         return self._lanes[kind].turn()
+
+    def load(self) -> dict[str, tuple[int, int]]:
+        """(calls running, calls waiting) of each kind, by its name."""
+        return {kind.value: lane.load() for kind, lane in self._lanes.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Protocol
 
@@ -315,6 +315,39 @@ class StoreCollector(Collector):
             GaugeMetricFamily(name, text, value=value)
             for (name, text), value in zip(specs, values, strict=True)
         ]
+
+
+class AdmissionCollector(Collector):
+    """Calls running and waiting in each admission lane, read when Prometheus scrapes.
+
+    Args:
+        load: (running, waiting) by kind (api/admission.py Admission.load).
+    """
+
+    def __init__(self, load: Callable[[], Mapping[str, tuple[int, int]]]) -> None:
+        self._load = load
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return self._families({})
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        return self._families(self._load())
+
+    def _families(self, load: Mapping[str, tuple[int, int]]) -> list[GaugeMetricFamily]:
+        running = GaugeMetricFamily(
+            "twofa_admission_running",
+            "Calls of each admitted kind running now (at most its concurrency).",
+            labels=("kind",),
+        )
+        waiting = GaugeMetricFamily(
+            "twofa_admission_waiting",
+            "Calls of each admitted kind waiting for a turn (at most its queue).",
+            labels=("kind",),
+        )
+        for kind, (now_running, now_waiting) in load.items():
+            running.add_metric((kind,), now_running)
+            waiting.add_metric((kind,), now_waiting)
+        return [running, waiting]
 
 
 def _map_values(usage: tuple[int, int] | None) -> tuple[float, float, float]:
