@@ -97,8 +97,8 @@ class RenderPool:
         self._enlist(await self._spawn())
 
     def pids(self) -> list[int]:
-        """The process ids of the renderers alive now."""
-        return sorted(r.pid for r in self._renderers)
+        """The process ids of the renderers ready now (from any thread)."""
+        return sorted(r.pid for r in list(self._renderers))  # list(): one step under the GIL
 
     async def render(self, text: str, png: bool, svg: bool, scale: int = 5) -> tuple[bytes, str]:
         """The PNG and SVG of `text` (b"" and "" for a format not asked for).
