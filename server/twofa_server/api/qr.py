@@ -1,9 +1,12 @@
 """QR codes of otpauth:// URIs, for the authenticator set-up screen.
 
-The code itself comes from zxing-cpp (compiled; about 20 times faster than the
-pure-Python segno this module used before); the PNG and the SVG are written
-here from its modules. Rendering is deterministic (same text and scale, same
-bytes), so responses can be compared in tests and cached by clients.
+The code itself comes from zxing-cpp (compiled: a set-up's PNG and SVG take about
+2 ms of CPU against 15-19 ms with segno, the pure-Python encoder used before);
+the PNG and the SVG are written here from its modules. The server calls this
+module in its renderer processes (api/rendering.py).
+
+Rendering is deterministic (same text and scale, same bytes), so responses can
+be compared in tests and cached by clients.
 
 Error messages never quote the text: it holds a TOTP secret.
 """
