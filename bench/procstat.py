@@ -11,12 +11,29 @@ _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_times(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds the process has used so far, all threads included."""
+    """(user, system) CPU seconds the process has used so far, all threads included, and
+    its child processes (twofa's QR renderers), those running and those that have ended."""
+    fields = _stat(pid)
+    # Fields 14-17 of stat(5): utime, stime, and cutime, cstime of children waited for.
+    user, system = int(fields[11]) + int(fields[13]), int(fields[12]) + int(fields[14])
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = _stat(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(child[1]) == pid:  # field 4: the parent
+            user += int(child[11]) + int(child[13])
+            system += int(child[12]) + int(child[14])
+    return user / _TICKS_PER_SECOND, system / _TICKS_PER_SECOND
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields from the third on (state) as text."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     # The command name (field 2) is in parentheses and may hold spaces: split after it.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
-    return utime / _TICKS_PER_SECOND, stime / _TICKS_PER_SECOND
+    return stat[stat.rindex(")") + 2 :].split()
 
 
 def tree_cpu_seconds(pid: int) -> dict[int, float]:

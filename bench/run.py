@@ -128,7 +128,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--seed", default="", help="hex seed of the users' secrets (default: random)")
     add("--work-dir", type=Path, help="where the temporary store goes (default: the temp dir)")
     add("--report", type=Path, help="markdown file whose marked block receives the tables")
-    add("--workers", type=int, help="twofa's worker threads (default: the server's default)")
+    add(
+        "--workers",
+        type=int,
+        help="twofa's QR renderer processes at most (default: the server's default)",
+    )
     args = parser.parse_args(argv)
     if args.users < 1:
         parser.error("--users must be at least 1")

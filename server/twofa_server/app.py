@@ -3,7 +3,9 @@
 The gRPC servers are asyncio servers (grpc.aio) on one event loop, which runs in
 a thread of its own so that start() and stop() stay plain calls. A request in
 flight is a task, not a thread; use cases run on the store's writer thread or,
-when they only read, on the loop itself (api/runner.py).
+when they only read, on the loop itself (api/runner.py). QR codes are rendered
+in worker processes (api/rendering.py), started with the server and closed
+after its drain.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import signal
 import threading
 from collections.abc import Coroutine
-from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -26,10 +27,12 @@ from grpc_reflection.v1alpha import reflection
 from twofa.v1 import twofa_pb2, twofa_pb2_grpc
 
 from .api import transport
+from .api.admission import Admission
 from .api.interceptors.bearer_token import BearerTokenInterceptor, read_token
 from .api.interceptors.error_mapping import ErrorMappingInterceptor
 from .api.interceptors.metrics import ServerMetricsInterceptor
 from .api.interceptors.request_id import RequestIdInterceptor
+from .api.rendering import RendererStartFailed, RenderPool
 from .api.runner import UseCaseRunner
 from .api.servicer import TwoFactorServicer
 from .clock import SystemClock, SystemRandom
@@ -43,6 +46,7 @@ from .jobs.housekeeper import Housekeeper
 from .jobs.readiness import ReadinessWatch
 from .jobs.rotation import KeyringWatcher, keyring_signature
 from .observability import Observability
+from .observability.metrics import AdmissionCollector
 from .observability.request_id import random_ids
 from .observability.reseal import ResealCollector
 from .store.opening import ServingStore, open_store
@@ -125,8 +129,8 @@ class Application:
     keyring_watcher: KeyringWatcher
     addresses: tuple[str, ...]
     event_loop: EventLoopThread
-    # Renders QR codes off the event loop.
-    cpu_pool: futures.ThreadPoolExecutor
+    # Renders QR codes in worker processes.
+    renderers: RenderPool
     # The plaintext health-only server for probes (health_listen), and its address.
     health_server: grpc.aio.Server | None = None
     health_address: str = ""
@@ -149,6 +153,7 @@ class Application:
             self.readiness.stop()  # it must not turn health back to SERVING during the drain
         self.health.enter_graceful_shutdown()
         self.event_loop.run(self.server.stop(grace))
+        self.event_loop.run(self.renderers.close())  # after the calls that use them
         self.housekeeper.stop()
         self.outbox.stop()
         self.keyring_watcher.stop()  # an unfinished re-seal resumes at the next start
@@ -157,7 +162,6 @@ class Application:
         if self.health_server is not None:  # last: probes see NOT_SERVING through the drain
             self.event_loop.run(self.health_server.stop(0))
         self.event_loop.close()
-        self.cpu_pool.shutdown()
 
 
 def start(
@@ -185,15 +189,18 @@ def start(
         ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
     )
     event_loop = EventLoopThread()
-    cpu_pool = futures.ThreadPoolExecutor(settings.workers, thread_name_prefix="twofa-cpu")
+    # Renderer processes are started from the loop's thread: on Linux they die with it.
+    renderers = RenderPool(
+        settings.workers, settings.qr_timeout_seconds, observability.metrics.renderer_failed
+    )
     try:
         _serve_metrics(settings, observability)
         server, health_servicer, addresses, health_server, health_address = event_loop.run(
-            _serve_grpc(settings, credentials, token, observability, service, store, cpu_pool)
+            _serve_grpc(settings, credentials, token, observability, service, store, renderers)
         )
     except BaseException:
+        event_loop.run(renderers.close())
         event_loop.close()
-        cpu_pool.shutdown()
         observability.stop()
         store.close()
         raise
@@ -231,7 +238,7 @@ def start(
         keyring_watcher,
         addresses,
         event_loop,
-        cpu_pool,
+        renderers,
         health_server=health_server,
         health_address=health_address,
         readiness=readiness,
@@ -245,9 +252,16 @@ async def _serve_grpc(
     observability: Observability,
     service: TwoFactorService,
     store: ServingStore,
-    cpu_pool: futures.Executor,
+    renderers: RenderPool,
 ) -> tuple[grpc.aio.Server, Any, tuple[str, ...], grpc.aio.Server | None, str]:
-    """Builds, binds and starts the API server (and the health-only one), on the loop."""
+    """Starts the first QR renderer, then builds, binds and starts the API server (and the
+    health-only one), on the loop."""
+    try:
+        await renderers.start()
+    except RendererStartFailed as failed:
+        raise StartupError(
+            f"cannot start a QR renderer process: {failed} (is twofa fully installed?)"
+        ) from None
     # The first interceptor is the outermost. Metrics belong first, so they also count
     # the token check's UNAUTHENTICATED refusals; the token check comes before anything
     # that does work; error mapping stays innermost, right around the servicer.
@@ -264,9 +278,11 @@ async def _serve_grpc(
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
     )
-    runner = UseCaseRunner(store, observability.events, asyncio.get_running_loop(), cpu_pool)
+    runner = UseCaseRunner(store, observability.events, asyncio.get_running_loop(), None)
+    admission = Admission(settings.admission, observability.metrics.refused)
+    observability.registry.register(AdmissionCollector(admission.load))
     twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(
-        TwoFactorServicer(service, runner), server
+        TwoFactorServicer(service, runner, renderers, admission), server
     )
     # health.aio is grpc_health's documented asyncio servicer; its stubs do not re-export it.
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]

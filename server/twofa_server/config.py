@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import conninfo
 
+from .api.admission import AdmissionSettings
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
 from .core.models import Enforcement, Frequency, Method, Policy
@@ -58,6 +59,7 @@ class Settings:
     map_size_mb: int = 1024
     issuer: str = "twofa"
     workers: int = 4
+    qr_timeout_seconds: float = 5.0
     grace_seconds: float = 10.0
     reflection: bool = True
     log_level: str = "info"
@@ -72,6 +74,7 @@ class Settings:
     tls: TlsSettings = field(default_factory=TlsSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     postgres: PostgresSettings = field(default_factory=PostgresSettings)
+    admission: AdmissionSettings = field(default_factory=AdmissionSettings)
 
     @property
     def keyring_path(self) -> Path:
@@ -299,10 +302,38 @@ OPTIONS: tuple[Option, ...] = (
     Option("issuer", _str, "default issuer shown in authenticator apps"),
     Option(
         "workers",
-        _int_range(1, 256, "threads"),
-        "threads that render QR codes beside the event loop that serves gRPC",
+        _int_range(1, 256, "processes"),
+        "the most QR renderer processes (one starts with the server, more when all are busy; "
+        "a crashed or stuck one is replaced)",
+    ),
+    Option(
+        "qr_timeout_seconds",
+        _seconds(0.1, 60),
+        "how long a set-up waits for a free QR renderer, then for its images, before it is "
+        "answered UNAVAILABLE (a stuck renderer is killed and replaced)",
     ),
     Option("grace_seconds", _seconds(0, 3600), "how long in-flight calls may finish after SIGTERM"),
+    *(
+        option
+        for kind, (work, concurrency, queue) in {
+            "setup": ("BeginAuthenticatorSetup and the set-ups' confirmations", 64, 100_000),
+            "mail": ("calls that email a code (BeginEmailSetup, SendLoginCode)", 256, 100_000),
+            "admin": ("policy updates and other administrative changes", 256, 100_000),
+        }.items()
+        for option in (
+            Option(
+                f"admission.{kind}_concurrency",
+                _int_range(1, concurrency, "calls"),
+                f"{work}: how many run at once (VerifyCode and EvaluateLogin are never held back)",
+            ),
+            Option(
+                f"admission.{kind}_queue",
+                _int_range(0, queue, "calls"),
+                f"{work}: how many more may wait for a turn; beyond, a call is refused "
+                "RESOURCE_EXHAUSTED (SERVER_BUSY, with RetryInfo)",
+            ),
+        )
+    ),
     Option("reflection", _bool, "serve gRPC server reflection (for grpcurl)"),
     Option(
         "sweep_interval_seconds",

@@ -39,6 +39,7 @@ from .types import MethodState as MethodState
 from .types import MethodStatus as MethodStatus
 from .types import Policy as Policy
 from .types import PolicyInfo as PolicyInfo
+from .types import QrImages as QrImages
 from .types import SetupConfirmation as SetupConfirmation
 from .types import TrustedDevice as TrustedDevice
 from .types import UserStatus as UserStatus

@@ -34,6 +34,7 @@ from .types import (
     MethodStatus,
     Policy,
     PolicyInfo,
+    QrImages,
     SetupConfirmation,
     TrustedDevice,
     UserStatus,
@@ -304,6 +305,11 @@ def policy_fields_to_pb(fields: dict[str, object]) -> pb.Policy:
 def method_to_pb(value: object, name: str = "method") -> pb.Method:
     """A Method member as the proto enum value; TypeError for anything else."""
     return cast("pb.Method", _number(Method, value, name))
+
+
+def qr_images_to_pb(value: object, name: str = "qr_images") -> pb.QrImages:
+    """A QrImages member as the proto enum value; TypeError for anything else."""
+    return cast("pb.QrImages", _number(QrImages, value, name))
 
 
 def enforcement_to_pb(value: object, name: str = "enforcement") -> pb.Enforcement:

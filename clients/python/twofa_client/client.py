@@ -28,6 +28,7 @@ from .types import (
     Method,
     Policy,
     PolicyInfo,
+    QrImages,
     SetupConfirmation,
     TrustedDevice,
     UserStatus,
@@ -163,11 +164,14 @@ class TwoFactorClient:
         account_name: str = "",
         issuer: str = "",
         proof_code: str = "",
+        qr_images: QrImages = QrImages.PNG_AND_SVG,
         timeout: float | None = None,
     ) -> AuthenticatorSetup:
         """Start (or reset) authenticator-app set-up and return its secret and QR code; raises
         InvalidArgument or FailedPrecondition (e.g. method not allowed, PROOF_REQUIRED) or
         another TwoFactorError. ``proof_code``: a current code, when the policy requires one.
+        ``qr_images``: which images to render (``QrImages.NONE``: the URI and secret only);
+        the others come back empty. A busy server raises ResourceExhausted (``retry_after``).
         """
         req = pb.BeginAuthenticatorSetupRequest(
             tenant_id=tenant_id,
@@ -175,6 +179,7 @@ class TwoFactorClient:
             account_name=account_name,
             issuer=issuer,
             proof_code=proof_code,
+            qr_images=cv.qr_images_to_pb(qr_images),
         )
         return cv.authenticator_setup(self._call(self._stub.BeginAuthenticatorSetup, req, timeout))
 

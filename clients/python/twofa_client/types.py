@@ -32,6 +32,7 @@ __all__ = [
     "MethodStatus",
     "Policy",
     "PolicyInfo",
+    "QrImages",
     "SetupConfirmation",
     "TrustedDevice",
     "UserStatus",
@@ -52,6 +53,16 @@ class Method(enum.Enum):
     AUTHENTICATOR_APP = 1
     EMAIL = 2
     BACKUP_CODE = 3
+
+
+class QrImages(enum.Enum):
+    """Which images of the QR code ``begin_authenticator_setup`` asks the server for."""
+
+    UNSPECIFIED = 0  # both, as the server does when the field is not set
+    PNG_AND_SVG = 1
+    PNG = 2
+    SVG = 3
+    NONE = 4  # the URI and secret only, for an application that draws the code itself
 
 
 class MethodState(enum.Enum):

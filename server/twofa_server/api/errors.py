@@ -23,8 +23,20 @@ from ..core.errors import (
 )
 
 ERROR_DOMAIN = "twofa"
+RENDERER_UNAVAILABLE = "QR_RENDERER_UNAVAILABLE"
 INTERNAL_MESSAGE = "internal error"
 UNAVAILABLE_MESSAGE = "the store is unavailable; retry later"
+
+
+class RendererUnavailable(TwoFactorError):
+    """No QR renderer answered in time (it died, hung, or none was free); a retry may succeed.
+
+    The pending set-up stays as the use case left it: a retry begins another.
+    """
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__("the QR code could not be rendered; retry")
 
 
 def _packed(detail: Message) -> any_pb2.Any:
@@ -98,5 +110,11 @@ def status_for(error: TwoFactorError) -> status_pb2.Status:
             code=code_pb2.UNAVAILABLE,
             message=_UNAVAILABLE_MESSAGES.get(error.reason, UNAVAILABLE_MESSAGE),
             details=[_retry_info(error.retry_after), _error_info(error.reason)],
+        )
+    if isinstance(error, RendererUnavailable):
+        return status_pb2.Status(
+            code=code_pb2.UNAVAILABLE,
+            message=str(error),
+            details=[_retry_info(error.retry_after), _error_info(RENDERER_UNAVAILABLE)],
         )
     return status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE)

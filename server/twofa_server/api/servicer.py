@@ -1,13 +1,17 @@
 """TwoFactorService over gRPC: each method converts, runs one use case, converts back.
 
 The methods are coroutines of the asyncio server: a use case checks the request
-and answers its Work, which the runner hands to the store (api/runner.py).
+and answers its Work, which the runner hands to the store (api/runner.py). The
+kinds of work that come in bursts run in turns of their admission lane
+(api/admission.py); QR codes are rendered in worker processes (api/rendering.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -15,9 +19,10 @@ from twofa.v1 import twofa_pb2 as pb
 from twofa.v1 import twofa_pb2_grpc
 
 from ..core import otp
+from ..core.errors import FieldViolation, InvalidArgument
 from ..core.importing import ImportResult
 from ..core.service import TwoFactorService
-from . import qr
+from .admission import Admission, Kind
 from .convert import (
     authenticator_entry_from_pb,
     duration,
@@ -30,15 +35,58 @@ from .convert import (
     user_status_to_pb,
     verdict_fields,
 )
+from .rendering import RenderPool
 from .runner import UseCaseRunner
 
 Context = grpc.aio.ServicerContext[Any, Any]
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Method = Callable[[Any, Request, Context], Awaitable[Response]]
+
+# qr_images: (PNG, SVG) rendered; not set means both, as before the field existed.
+QR_IMAGES = {
+    pb.QR_IMAGES_UNSPECIFIED: (True, True),
+    pb.QR_IMAGES_PNG_AND_SVG: (True, True),
+    pb.QR_IMAGES_PNG: (True, False),
+    pb.QR_IMAGES_SVG: (False, True),
+    pb.QR_IMAGES_NONE: (False, False),
+}
+
+
+def admitted(kind: Kind) -> Callable[[Method[Request, Response]], Method[Request, Response]]:
+    """Runs the decorated method in a turn of `kind`'s admission lane."""
+
+    def decorate(method: Method[Request, Response]) -> Method[Request, Response]:
+        @functools.wraps(method)
+        async def in_turn(self: TwoFactorServicer, request: Request, context: Context) -> Response:
+            async with self._admission.turn(kind):
+                return await method(self, request, context)
+
+        return in_turn
+
+    return decorate
+
+
+def _qr_images(value: int) -> tuple[bool, bool]:
+    try:
+        return QR_IMAGES[value]  # type: ignore[index]
+    except KeyError:
+        allowed = ", ".join(pb.QrImages.Name(v) for v in QR_IMAGES)
+        raise InvalidArgument([FieldViolation("qr_images", f"allowed: {allowed}")]) from None
 
 
 class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
-    def __init__(self, service: TwoFactorService, run: UseCaseRunner) -> None:
+    def __init__(
+        self,
+        service: TwoFactorService,
+        run: UseCaseRunner,
+        renderers: RenderPool,
+        admission: Admission,
+    ) -> None:
         self._service = service
         self._run = run
+        self._renderers = renderers
+        self._admission = admission
 
     async def GetUserStatus(
         self, request: pb.GetUserStatusRequest, context: Context
@@ -46,15 +94,19 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         status = await self._run.run(self._service.get_user_status(user_ref(request)))
         return pb.GetUserStatusResponse(status=user_status_to_pb(status))
 
+    @admitted(Kind.SETUP)
     async def BeginAuthenticatorSetup(
         self, request: pb.BeginAuthenticatorSetupRequest, context: Context
     ) -> pb.BeginAuthenticatorSetupResponse:
+        png_wanted, svg_wanted = _qr_images(request.qr_images)
         setup = await self._run.run(
             self._service.begin_authenticator_setup(
                 user_ref(request), request.account_name, request.issuer, request.proof_code
             )
         )
-        png, svg = await self._run.off_loop(lambda: qr.render_both(setup.otpauth_uri))
+        png, svg = b"", ""
+        if png_wanted or svg_wanted:
+            png, svg = await self._renderers.render(setup.otpauth_uri, png_wanted, svg_wanted)
         return pb.BeginAuthenticatorSetupResponse(
             secret=otp.base32_secret(setup.secret),
             otpauth_uri=setup.otpauth_uri,
@@ -64,6 +116,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             is_reset=setup.is_reset,
         )
 
+    @admitted(Kind.SETUP)
     async def ConfirmAuthenticatorSetup(
         self, request: pb.ConfirmAuthenticatorSetupRequest, context: Context
     ) -> pb.ConfirmAuthenticatorSetupResponse:
@@ -78,6 +131,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             replayed=confirmation.replayed,
         )
 
+    @admitted(Kind.MAIL)
     async def BeginEmailSetup(
         self, request: pb.BeginEmailSetupRequest, context: Context
     ) -> pb.BeginEmailSetupResponse:
@@ -92,6 +146,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             is_reset=sent.is_reset,
         )
 
+    @admitted(Kind.SETUP)
     async def ConfirmEmailSetup(
         self, request: pb.ConfirmEmailSetupRequest, context: Context
     ) -> pb.ConfirmEmailSetupResponse:
@@ -106,6 +161,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             replayed=confirmation.replayed,
         )
 
+    @admitted(Kind.MAIL)
     async def SendLoginCode(
         self, request: pb.SendLoginCodeRequest, context: Context
     ) -> pb.SendLoginCodeResponse:
@@ -172,6 +228,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             ]
         )
 
+    @admitted(Kind.ADMIN)
     async def RevokeTrustedDevices(
         self, request: pb.RevokeTrustedDevicesRequest, context: Context
     ) -> pb.RevokeTrustedDevicesResponse:
@@ -180,6 +237,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         )
         return pb.RevokeTrustedDevicesResponse(revoked_count=revoked)
 
+    @admitted(Kind.ADMIN)
     async def RegenerateBackupCodes(
         self, request: pb.RegenerateBackupCodesRequest, context: Context
     ) -> pb.RegenerateBackupCodesResponse:
@@ -192,6 +250,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
             backup_codes=codes.codes, emailed_to=codes.emailed_to
         )
 
+    @admitted(Kind.ADMIN)
     async def DisableMethod(
         self, request: pb.DisableMethodRequest, context: Context
     ) -> pb.DisableMethodResponse:
@@ -208,6 +267,7 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         info = await self._run.run(self._service.get_policy(request.tenant_id))
         return pb.GetPolicyResponse(policy=policy_to_pb(info.policy), is_default=info.is_default)
 
+    @admitted(Kind.ADMIN)
     async def UpdatePolicy(
         self, request: pb.UpdatePolicyRequest, context: Context
     ) -> pb.UpdatePolicyResponse:
@@ -219,18 +279,21 @@ class TwoFactorServicer(twofa_pb2_grpc.TwoFactorServiceServicer):
         )
         return pb.UpdatePolicyResponse(policy=policy_to_pb(policy))
 
+    @admitted(Kind.ADMIN)
     async def UnlockUser(
         self, request: pb.UnlockUserRequest, context: Context
     ) -> pb.UnlockUserResponse:
         changed = await self._run.run(self._service.unlock_user(user_ref(request)))
         return pb.UnlockUserResponse(changed=changed)
 
+    @admitted(Kind.ADMIN)
     async def DeleteUser(
         self, request: pb.DeleteUserRequest, context: Context
     ) -> pb.DeleteUserResponse:
         deleted = await self._run.run(self._service.delete_user(user_ref(request)))
         return pb.DeleteUserResponse(deleted=deleted)
 
+    @admitted(Kind.ADMIN)
     async def ImportAuthenticators(
         self, request: pb.ImportAuthenticatorsRequest, context: Context
     ) -> pb.ImportAuthenticatorsResponse:

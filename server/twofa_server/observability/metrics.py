@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Protocol
 
@@ -40,6 +40,11 @@ STORE_UNAVAILABLE_REASONS = (
     "key_not_loaded",
     "conflict",
 )
+
+# Kinds of work with an admission lane (api/admission.py Kind), and why a QR renderer was
+# lost (api/rendering.py FAILURES).
+ADMISSION_KINDS = ("setup", "mail", "admin")
+RENDERER_FAILURES = ("crashed", "timed_out", "exited")
 
 _LOCKED = (VerifyReason.TOO_MANY_ATTEMPTS, VerifyReason.LOCKED)
 # (result, reason) pairs a verification can end in.
@@ -144,6 +149,18 @@ class Metrics:
             "(damaged, or sealed under a key this instance lacks), by job.",
             ("job",),
         )
+        self.admission_refused = counter(
+            "twofa_admission_refused_total",
+            "Calls refused RESOURCE_EXHAUSTED (SERVER_BUSY) because their kind of work had "
+            "as many calls running and waiting as its admission bounds allow, by kind.",
+            ("kind",),
+        )
+        self.qr_renderer_failures = counter(
+            "twofa_qr_renderer_failures_total",
+            "QR renderer processes lost and replaced: crashed or timed_out during a call "
+            "(answered UNAVAILABLE), or exited between calls.",
+            ("reason",),
+        )
         self.store_up = Gauge(
             "twofa_store_up",
             "1 while the store answers (the database is reachable), else 0.",
@@ -194,6 +211,10 @@ class Metrics:
             self.store_unavailable.labels(reason)
         for job in ("sweep", "reseal"):
             self.unreadable_records.labels(job)
+        for kind in ADMISSION_KINDS:
+            self.admission_refused.labels(kind)
+        for reason in RENDERER_FAILURES:
+            self.qr_renderer_failures.labels(reason)
 
     # --- EventSink ---------------------------------------------------------------------
 
@@ -225,6 +246,14 @@ class Metrics:
         self.store_unavailable.labels(
             label if label in STORE_UNAVAILABLE_REASONS else "store_unavailable"
         ).inc()
+
+    def refused(self, kind: str) -> None:
+        """A call of `kind` was refused SERVER_BUSY by admission."""
+        self.admission_refused.labels(kind).inc()
+
+    def renderer_failed(self, reason: str) -> None:
+        """A QR renderer was lost: crashed, timed_out or exited."""
+        self.qr_renderer_failures.labels(reason).inc()
 
     # --- DeliveryRecorder ----------------------------------------------------------------
 
@@ -290,6 +319,39 @@ class StoreCollector(Collector):
             GaugeMetricFamily(name, text, value=value)
             for (name, text), value in zip(specs, values, strict=True)
         ]
+
+
+class AdmissionCollector(Collector):
+    """Calls running and waiting in each admission lane, read when Prometheus scrapes.
+
+    Args:
+        load: (running, waiting) by kind (api/admission.py Admission.load).
+    """
+
+    def __init__(self, load: Callable[[], Mapping[str, tuple[int, int]]]) -> None:
+        self._load = load
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return self._families({})
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        return self._families(self._load())
+
+    def _families(self, load: Mapping[str, tuple[int, int]]) -> list[GaugeMetricFamily]:
+        running = GaugeMetricFamily(
+            "twofa_admission_running",
+            "Calls of each admitted kind running now (at most its concurrency).",
+            labels=("kind",),
+        )
+        waiting = GaugeMetricFamily(
+            "twofa_admission_waiting",
+            "Calls of each admitted kind waiting for a turn (at most its queue).",
+            labels=("kind",),
+        )
+        for kind, (now_running, now_waiting) in load.items():
+            running.add_metric((kind,), now_running)
+            waiting.add_metric((kind,), now_waiting)
+        return [running, waiting]
 
 
 def _map_values(usage: tuple[int, int] | None) -> tuple[float, float, float]:

@@ -19,6 +19,14 @@ class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_EMAIL: _ClassVar[Method]
     METHOD_BACKUP_CODE: _ClassVar[Method]
 
+class QrImages(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QR_IMAGES_UNSPECIFIED: _ClassVar[QrImages]
+    QR_IMAGES_PNG_AND_SVG: _ClassVar[QrImages]
+    QR_IMAGES_PNG: _ClassVar[QrImages]
+    QR_IMAGES_SVG: _ClassVar[QrImages]
+    QR_IMAGES_NONE: _ClassVar[QrImages]
+
 class MethodState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     METHOD_STATE_UNSPECIFIED: _ClassVar[MethodState]
@@ -101,6 +109,11 @@ METHOD_UNSPECIFIED: Method
 METHOD_AUTHENTICATOR_APP: Method
 METHOD_EMAIL: Method
 METHOD_BACKUP_CODE: Method
+QR_IMAGES_UNSPECIFIED: QrImages
+QR_IMAGES_PNG_AND_SVG: QrImages
+QR_IMAGES_PNG: QrImages
+QR_IMAGES_SVG: QrImages
+QR_IMAGES_NONE: QrImages
 METHOD_STATE_UNSPECIFIED: MethodState
 METHOD_STATE_DISABLED: MethodState
 METHOD_STATE_PENDING: MethodState
@@ -226,18 +239,20 @@ class GetUserStatusResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[UserStatus, _Mapping]] = ...) -> None: ...
 
 class BeginAuthenticatorSetupRequest(_message.Message):
-    __slots__ = ("tenant_id", "user_id", "account_name", "issuer", "proof_code")
+    __slots__ = ("tenant_id", "user_id", "account_name", "issuer", "proof_code", "qr_images")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_NAME_FIELD_NUMBER: _ClassVar[int]
     ISSUER_FIELD_NUMBER: _ClassVar[int]
     PROOF_CODE_FIELD_NUMBER: _ClassVar[int]
+    QR_IMAGES_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     user_id: str
     account_name: str
     issuer: str
     proof_code: str
-    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_name: _Optional[str] = ..., issuer: _Optional[str] = ..., proof_code: _Optional[str] = ...) -> None: ...
+    qr_images: QrImages
+    def __init__(self, tenant_id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_name: _Optional[str] = ..., issuer: _Optional[str] = ..., proof_code: _Optional[str] = ..., qr_images: _Optional[_Union[QrImages, str]] = ...) -> None: ...
 
 class BeginAuthenticatorSetupResponse(_message.Message):
     __slots__ = ("secret", "otpauth_uri", "qr_png", "qr_svg", "expires_at", "is_reset")

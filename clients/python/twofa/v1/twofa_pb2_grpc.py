@@ -137,9 +137,12 @@ class TwoFactorServiceServicer:
 
     def BeginAuthenticatorSetup(self, request, context):
         """Starts (or restarts) set-up of an authenticator app: a new pending TOTP
-        secret, its otpauth:// URI and a QR code. While the app is already enabled
-        this is the "Reset" flow: the old secret keeps working until the new one
-        is confirmed.
+        secret, its otpauth:// URI and the QR code images asked for (`qr_images`).
+        While the app is already enabled this is the "Reset" flow: the old secret
+        keeps working until the new one is confirmed. A QR code that could not be
+        rendered (its renderer failed or none was free in time) is UNAVAILABLE
+        with a google.rpc.RetryInfo and ErrorInfo reason QR_RENDERER_UNAVAILABLE;
+        the set-up is pending all the same, and a retry begins another.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -14,6 +14,11 @@ Conventions used throughout:
   wrong state is FAILED_PRECONDITION with a google.rpc.PreconditionFailure;
   an email send inside the resend cooldown is RESOURCE_EXHAUSTED with a
   google.rpc.RetryInfo; an unusable store is UNAVAILABLE.
+- Logins come first: when more set-ups, email sends or administrative
+  changes wait than the server's bounds allow, the call is refused at once
+  with RESOURCE_EXHAUSTED, a google.rpc.RetryInfo and a google.rpc.ErrorInfo
+  of reason SERVER_BUSY, and changes nothing. GetUserStatus, VerifyCode,
+  EvaluateLogin and the other reads are never refused so.
 - A wrong code is not an error: it is a normal answer whose `result` says
   REJECTED or LOCKED_OUT.
 - A response that reports a state change is sent only once that change is
@@ -57,9 +62,12 @@ class TwoFactorServiceStub:
     """
     BeginAuthenticatorSetup: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.BeginAuthenticatorSetupRequest, _twofa_pb2.BeginAuthenticatorSetupResponse]
     """Starts (or restarts) set-up of an authenticator app: a new pending TOTP
-    secret, its otpauth:// URI and a QR code. While the app is already enabled
-    this is the "Reset" flow: the old secret keeps working until the new one
-    is confirmed.
+    secret, its otpauth:// URI and the QR code images asked for (`qr_images`).
+    While the app is already enabled this is the "Reset" flow: the old secret
+    keeps working until the new one is confirmed. A QR code that could not be
+    rendered (its renderer failed or none was free in time) is UNAVAILABLE
+    with a google.rpc.RetryInfo and ErrorInfo reason QR_RENDERER_UNAVAILABLE;
+    the set-up is pending all the same, and a retry begins another.
     """
     ConfirmAuthenticatorSetup: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.ConfirmAuthenticatorSetupRequest, _twofa_pb2.ConfirmAuthenticatorSetupResponse]
     """Confirms the pending authenticator app with a code it shows. The code's
@@ -125,9 +133,12 @@ class TwoFactorServiceAsyncStub(TwoFactorServiceStub):
     """
     BeginAuthenticatorSetup: _aio.UnaryUnaryMultiCallable[_twofa_pb2.BeginAuthenticatorSetupRequest, _twofa_pb2.BeginAuthenticatorSetupResponse]  # type: ignore[assignment]
     """Starts (or restarts) set-up of an authenticator app: a new pending TOTP
-    secret, its otpauth:// URI and a QR code. While the app is already enabled
-    this is the "Reset" flow: the old secret keeps working until the new one
-    is confirmed.
+    secret, its otpauth:// URI and the QR code images asked for (`qr_images`).
+    While the app is already enabled this is the "Reset" flow: the old secret
+    keeps working until the new one is confirmed. A QR code that could not be
+    rendered (its renderer failed or none was free in time) is UNAVAILABLE
+    with a google.rpc.RetryInfo and ErrorInfo reason QR_RENDERER_UNAVAILABLE;
+    the set-up is pending all the same, and a retry begins another.
     """
     ConfirmAuthenticatorSetup: _aio.UnaryUnaryMultiCallable[_twofa_pb2.ConfirmAuthenticatorSetupRequest, _twofa_pb2.ConfirmAuthenticatorSetupResponse]  # type: ignore[assignment]
     """Confirms the pending authenticator app with a code it shows. The code's
@@ -202,9 +213,12 @@ class TwoFactorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_twofa_pb2.BeginAuthenticatorSetupResponse, _abc.Awaitable[_twofa_pb2.BeginAuthenticatorSetupResponse]]:
         """Starts (or restarts) set-up of an authenticator app: a new pending TOTP
-        secret, its otpauth:// URI and a QR code. While the app is already enabled
-        this is the "Reset" flow: the old secret keeps working until the new one
-        is confirmed.
+        secret, its otpauth:// URI and the QR code images asked for (`qr_images`).
+        While the app is already enabled this is the "Reset" flow: the old secret
+        keeps working until the new one is confirmed. A QR code that could not be
+        rendered (its renderer failed or none was free in time) is UNAVAILABLE
+        with a google.rpc.RetryInfo and ErrorInfo reason QR_RENDERER_UNAVAILABLE;
+        the set-up is pending all the same, and a retry begins another.
         """
 
     @_abc_1.abstractmethod
