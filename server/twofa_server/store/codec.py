@@ -7,6 +7,7 @@ record's key and field name, so a ciphertext moved elsewhere does not open.
 from __future__ import annotations
 
 import hmac
+import secrets
 import threading
 
 from google.protobuf.message import DecodeError
@@ -78,6 +79,12 @@ def _code_record(code: EmailCode | None) -> pb.EmailCodeRecord | None:
 
 def _email_code(record: pb.EmailCodeRecord) -> EmailCode | None:
     return EmailCode(record.digest, _seconds(record.expires_at_ms)) if record.digest else None
+
+
+def new_message_id() -> str:
+    """A queued message's Message-ID left part: 128 random bits, so ids are unique across
+    stores and instances without a shared counter, and tell nothing (not even the time)."""
+    return secrets.token_hex(16)
 
 
 class RecordCodec:
@@ -216,6 +223,7 @@ class RecordCodec:
             expires_at_ms=_ms(mail.expires_at),
             created_at_ms=_ms(now),
             next_attempt_at_ms=_ms(now),
+            message_id=mail.message_id or new_message_id(),
         ).SerializeToString()
 
     def decode_mail(self, key: bytes, record: pb.OutboxRecord) -> QueuedMail:
@@ -225,7 +233,7 @@ class RecordCodec:
             recipient=self._open_text(key, "mail_recipient", record.sealed_recipient) or "",
             codes=tuple((self._open_text(key, "mail_codes", record.sealed_codes) or "").split()),
             expires_at=_optional_seconds(record.expires_at_ms),
-            message_id=key.hex(),
+            message_id=record.message_id or key.hex(),
         )
         return QueuedMail(
             id=key,

@@ -131,7 +131,7 @@ class EmailCodeRecord(_message.Message):
     def __init__(self, digest: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
 
 class OutboxRecord(_message.Message):
-    __slots__ = ("schema", "user_key", "kind", "sealed_recipient", "sealed_codes", "expires_at_ms", "created_at_ms", "attempts", "next_attempt_at_ms")
+    __slots__ = ("schema", "user_key", "kind", "sealed_recipient", "sealed_codes", "expires_at_ms", "created_at_ms", "attempts", "next_attempt_at_ms", "message_id")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     USER_KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,7 @@ class OutboxRecord(_message.Message):
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     schema: int
     user_key: bytes
     kind: str
@@ -150,7 +151,8 @@ class OutboxRecord(_message.Message):
     created_at_ms: int
     attempts: int
     next_attempt_at_ms: int
-    def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ...) -> None: ...
+    message_id: str
+    def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ..., message_id: _Optional[str] = ...) -> None: ...
 
 class PolicyRecord(_message.Message):
     __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes")
