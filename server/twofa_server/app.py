@@ -182,7 +182,11 @@ def start(
         clock,
         random or SystemRandom(),
         hasher,
-        ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
+        ServiceSettings(
+            default_policy=settings.policy,
+            default_issuer=settings.issuer,
+            sender_domains=settings.mail.sender_domains,
+        ),
     )
     event_loop = EventLoopThread()
     cpu_pool = futures.ThreadPoolExecutor(settings.workers, thread_name_prefix="twofa-cpu")

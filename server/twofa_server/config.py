@@ -22,7 +22,8 @@ from psycopg import conninfo
 
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
-from .core.models import Enforcement, Frequency, Method, Policy
+from .core.letterhead import LANGUAGES
+from .core.models import NOTICE_KINDS, Enforcement, Frequency, Method, NoticeKind, Policy
 from .core.policy import (
     EMAIL_CODE_TTL_SECONDS,
     LOCKOUT_SECONDS,
@@ -32,7 +33,7 @@ from .core.policy import (
     TRUSTED_DEVICE_DAYS,
     check_policy,
 )
-from .core.validation import Violations, has_control_characters
+from .core.validation import Violations, has_control_characters, is_email_address
 from .delivery import MailStyle, SmtpSettings
 from .delivery.outbox import RetryPolicy
 from .errors import OperatorError
@@ -216,6 +217,27 @@ def _methods(value: Any) -> tuple[Method, ...]:
     return tuple(methods)
 
 
+def _notices(value: Any) -> tuple[NoticeKind, ...]:
+    names = value if isinstance(value, list) else [v for v in _str(value).split(",") if v.strip()]
+    allowed = tuple(kind.name.lower() for kind in NOTICE_KINDS)
+    notices = []
+    for name in names:
+        cleaned = _str(name).strip().lower()
+        if cleaned not in allowed:
+            raise ValueError(f"{cleaned!r} is not a notice; allowed: {', '.join(allowed)}")
+        notices.append(NoticeKind[cleaned.upper()])
+    return tuple(notices)
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    names = value if isinstance(value, list) else _str(value).split(",")
+    domains = tuple(_str(name).strip().lower() for name in names if _str(name).strip())
+    for domain in domains:
+        if not is_email_address(f"sender@{domain}"):
+            raise ValueError(f"{domain!r} is not a domain name; expected e.g. acme.example")
+    return domains
+
+
 def _dsn(value: Any) -> str:
     text = _str(value).strip()
     if not text:
@@ -359,6 +381,18 @@ OPTIONS: tuple[Option, ...] = (
         "need a current code",
     ),
     Option(
+        "policy.email_backup_codes",
+        _bool,
+        "default policy: new backup codes are also emailed (off: only returned, once)",
+    ),
+    Option(
+        "policy.disabled_notices",
+        _notices,
+        "default policy: security notices not sent (method_disabled, reset_confirmed, "
+        "backup_codes_regenerated, locked_out, device_trusted, backup_code_used; empty: "
+        "all are sent)",
+    ),
+    Option(
         "policy.email_code_ttl_seconds",
         _int_range(*EMAIL_CODE_TTL_SECONDS, "seconds"),
         "default policy: email code lifetime",
@@ -375,6 +409,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("mail.from", _str, "sender address", target="mail.from_address"),
     Option("mail.sender_name", _str, "sender display name"),
     Option("mail.brand", _str, "product name shown in messages"),
+    Option(
+        "mail.language",
+        _choice_of(*LANGUAGES),
+        "language of messages whose tenant's policy sets none: " + ", ".join(LANGUAGES),
+    ),
+    Option(
+        "mail.sender_domains",
+        _domains,
+        "domains a tenant's policy sender_address may use, comma-separated (empty: any)",
+    ),
     Option("mail.template_dir", _path, "directory of template files overriding the built-in ones"),
     Option(
         "mail.max_attempts",

@@ -43,14 +43,11 @@ def test_one_code_a_minute(ago: float, limit: float | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "slots",
-    [
-        {},  # the last code was used (or voided)
-        {"login_code": EmailCode(RIGHT, NOW - 1)},  # expired
-    ],
+    "login_code",
+    [None, EmailCode(RIGHT, NOW - 1)],  # used (or voided); expired
 )
-def test_the_cooldown_holds_only_while_a_code_is_outstanding(slots: dict[str, EmailCode]) -> None:
-    method = EmailMethod(sent_at=[NOW - 5], **slots)
+def test_the_cooldown_holds_only_while_a_code_is_outstanding(login_code: EmailCode | None) -> None:
+    method = EmailMethod(sent_at=[NOW - 5], login_code=login_code)
     assert email.send_limit(method, NOW) is None
     assert email.next_send_at(method, NOW) == NOW
 

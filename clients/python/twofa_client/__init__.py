@@ -35,6 +35,7 @@ from .types import LoginReason as LoginReason
 from .types import Method as Method
 from .types import MethodState as MethodState
 from .types import MethodStatus as MethodStatus
+from .types import Notice as Notice
 from .types import Policy as Policy
 from .types import PolicyInfo as PolicyInfo
 from .types import SetupConfirmation as SetupConfirmation

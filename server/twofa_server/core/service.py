@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Sequence
 
+from . import notices
 from . import proof as proofs
 from .context import ServiceSettings, devices_revoked, status_of
 from .enrollment import EnrollmentUseCases
@@ -24,6 +25,8 @@ from .models import (
     Authenticator,
     EmailMethod,
     Method,
+    NoticeFacts,
+    NoticeKind,
     Policy,
     PolicyInfo,
     UserRef,
@@ -98,6 +101,10 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 events.append(
                     Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
                 )
+                if method in before[0]:  # an enabled method, not a pending set-up: tell them
+                    facts = NoticeFacts(at=now, method=method)
+                    kind = NoticeKind.METHOD_DISABLED
+                    notices.notify(tx, user, policy, before[2].address, kind, facts)
                 # Turning off an enabled method may mean it is lost: no device stays trusted.
                 # Cancelling a pending set-up changes nothing about the devices.
                 if method in before[0] and state.devices:
@@ -212,7 +219,7 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
         def run(tx: Transaction) -> Done[Policy]:
             merged = merge_policy(self._policy(tx, tenant_id), update, mask)
             problems = Violations()
-            check_policy(problems, merged)
+            check_policy(problems, merged, self._settings.sender_domains)
             problems.raise_if_any()
             tx.put_policy(tenant_id, merged)
             return Done(merged, [Event(EventType.POLICY_UPDATED, tenant_id, reason=changed)])

@@ -19,9 +19,11 @@ from ..core.models import (
     DeviceTokenStatus,
     EmailCode,
     EmailMethod,
+    Letterhead,
     Mail,
     MailKind,
     Method,
+    NoticeFacts,
     Policy,
     QueuedMail,
     Replay,
@@ -224,6 +226,11 @@ class RecordCodec:
             created_at_ms=_ms(now),
             next_attempt_at_ms=_ms(now),
             message_id=mail.message_id or new_message_id(),
+            brand=mail.letterhead.brand,
+            sender_name=mail.letterhead.sender_name,
+            sender_address=mail.letterhead.sender_address,
+            language=mail.letterhead.language,
+            notice=_notice_record(mail.notice),
         ).SerializeToString()
 
     def decode_mail(self, key: bytes, record: pb.OutboxRecord) -> QueuedMail:
@@ -234,6 +241,10 @@ class RecordCodec:
             codes=tuple((self._open_text(key, "mail_codes", record.sealed_codes) or "").split()),
             expires_at=_optional_seconds(record.expires_at_ms),
             message_id=record.message_id or key.hex(),
+            letterhead=Letterhead(
+                record.brand, record.sender_name, record.sender_address, record.language
+            ),
+            notice=_notice(record.notice) if record.HasField("notice") else None,
         )
         return QueuedMail(
             id=key,
@@ -287,6 +298,28 @@ class RecordCodec:
                 sealed: bytes = opened[1]
                 return sealed
         return self._seal(key, field, secret)
+
+
+def _notice_record(facts: NoticeFacts | None) -> pb.NoticeRecord | None:
+    if facts is None:
+        return None
+    return pb.NoticeRecord(
+        at_ms=_ms(facts.at),
+        method=facts.method.value if facts.method is not None else 0,
+        until_ms=_ms(facts.until),
+        device_label=facts.device_label,
+        remaining=facts.remaining,
+    )
+
+
+def _notice(record: pb.NoticeRecord) -> NoticeFacts:
+    return NoticeFacts(
+        at=_seconds(record.at_ms),
+        method=Method(record.method) if record.method else None,
+        until=_optional_seconds(record.until_ms),
+        device_label=record.device_label,
+        remaining=record.remaining if record.HasField("remaining") else None,
+    )
 
 
 def _replay_record(replay: Replay) -> pb.ReplayRecord:
