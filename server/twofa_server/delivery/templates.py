@@ -49,6 +49,7 @@ _HTML_CODES_STYLE = (
     "font-family: 'Courier New', Courier, monospace; font-size: 20px; line-height: 1.6;"
 )
 _TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 
 class TemplateError(Exception):
@@ -151,10 +152,10 @@ class Templates:
             style: brand, sender, language and the override directory.
 
         Raises:
-            TemplateError: the directory is missing, holds a directory that is not a
-                language twofa has, or a file is unreadable, not UTF-8, uses an unknown
-                placeholder or a stray '$', leaves out the code (or a notice's $when) in a
-                body, or puts a code in a subject.
+            TemplateError: the directory is missing, holds a directory named like a
+                language twofa has no templates for (fr, pt-BR), or a file is unreadable,
+                not UTF-8, uses an unknown placeholder or a stray '$', leaves out the code
+                (or a notice's $when) in a body, or puts a code in a subject.
         """
         self._style = style
         directory = style.template_dir
@@ -308,8 +309,10 @@ def _check_directory(directory: Path) -> None:
         raise TemplateError(
             f"{directory}: the mail template directory (mail.template_dir) does not exist"
         )
+    # A directory named like a language tag that twofa has no templates for is a mistake
+    # (a typo, or a language it does not ship); other directories are none of its business.
     for entry in sorted(directory.iterdir()):
-        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in LANGUAGES:
+        if entry.is_dir() and _LANGUAGE_TAG.match(entry.name) and entry.name not in LANGUAGES:
             raise TemplateError(
                 f"{entry}: not a language twofa has templates for; language directories "
                 f"allowed: {', '.join(LANGUAGES)}"
