@@ -5,6 +5,7 @@ was not the reader), built from a few sentences per notice."""
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -85,7 +86,8 @@ def notice(language: str, words: Words, kind: MailKind, text: NoticeText) -> Tri
     width = max(len(words.labels[name]) for name in facts) + 1
     lines = "\n".join(f"    {(words.labels[name] + ':'):<{width}} ${name}" for name in facts)
     plain = (
-        f"{words.greeting}\n\n{text.happened}\n\n{lines}\n\n{text.advice}\n\n-- \n{words.closing}\n"
+        f"{words.greeting}\n\n{_wrap(text.happened)}\n\n{lines}\n\n{_wrap(text.advice)}\n\n"
+        f"-- \n{_wrap(words.closing)}\n"
     )
     rows = "\n".join(
         f'<tr><td style="padding-right: 12px; color: #555555;">'
@@ -98,6 +100,11 @@ def notice(language: str, words: Words, kind: MailKind, text: NoticeText) -> Tri
         f'<p style="color: #666666; font-size: 13px;">{_safe(words.closing)}</p>\n'
     )
     return text.subject, plain, html_page(language, body)
+
+
+def _wrap(paragraph: str) -> str:
+    # Plain text at the width the code messages have; never inside a word ("$brand-Konto").
+    return textwrap.fill(paragraph, 70, break_long_words=False, break_on_hyphens=False)
 
 
 def _safe(sentence: str) -> str:
