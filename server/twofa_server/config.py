@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import enum
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo
@@ -23,7 +24,7 @@ from psycopg import conninfo
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
 from .core.letterhead import LANGUAGES
-from .core.models import NOTICE_KINDS, Enforcement, Frequency, Method, NoticeKind, Policy
+from .core.models import NOTICE_KINDS, SETUP_METHODS, Enforcement, Frequency, Policy
 from .core.policy import (
     EMAIL_CODE_TTL_SECONDS,
     LOCKOUT_SECONDS,
@@ -38,6 +39,8 @@ from .delivery import MailStyle, SmtpSettings
 from .delivery.outbox import RetryPolicy
 from .errors import OperatorError
 from .store.postgres.settings import POOL_SIZE, PostgresSettings
+
+E = TypeVar("E", bound=enum.Enum)
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
@@ -205,28 +208,28 @@ def _choice_of(*allowed: str) -> Callable[[Any], str]:
     return parse
 
 
-def _methods(value: Any) -> tuple[Method, ...]:
-    names = value if isinstance(value, list) else [v for v in _str(value).split(",") if v.strip()]
-    allowed = ("authenticator_app", "email")
-    methods = []
-    for name in names:
-        cleaned = _str(name).strip().lower()
-        if cleaned not in allowed:
-            raise ValueError(f"{cleaned!r} is not a method; allowed: {', '.join(allowed)}")
-        methods.append(Method[cleaned.upper()])
-    return tuple(methods)
+def _members(allowed: Sequence[E], what: str) -> Callable[[Any], tuple[E, ...]]:
+    """A parser of a list (or comma-separated text) of enum members, by lower-case name."""
+    by_name = {member.name.lower(): member for member in allowed}
+
+    def parse(value: Any) -> tuple[E, ...]:
+        if isinstance(value, list):
+            names = value
+        else:
+            names = [name for name in _str(value).split(",") if name.strip()]
+        members = []
+        for name in names:
+            cleaned = _str(name).strip().lower()
+            if cleaned not in by_name:
+                raise ValueError(f"{cleaned!r} is not a {what}; allowed: {', '.join(by_name)}")
+            members.append(by_name[cleaned])
+        return tuple(members)
+
+    return parse
 
 
-def _notices(value: Any) -> tuple[NoticeKind, ...]:
-    names = value if isinstance(value, list) else [v for v in _str(value).split(",") if v.strip()]
-    allowed = tuple(kind.name.lower() for kind in NOTICE_KINDS)
-    notices = []
-    for name in names:
-        cleaned = _str(name).strip().lower()
-        if cleaned not in allowed:
-            raise ValueError(f"{cleaned!r} is not a notice; allowed: {', '.join(allowed)}")
-        notices.append(NoticeKind[cleaned.upper()])
-    return tuple(notices)
+_methods = _members(SETUP_METHODS, "method")
+_notices = _members(NOTICE_KINDS, "notice")
 
 
 def _domains(value: Any) -> tuple[str, ...]:

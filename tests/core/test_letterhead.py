@@ -12,28 +12,17 @@ import pytest
 from twofa_server.core.errors import InvalidArgument
 from twofa_server.core.letterhead import LANGUAGES
 from twofa_server.core.models import Letterhead, MailKind, NoticeKind, Policy
-from twofa_server.core.policy import check_policy
 from twofa_server.core.service import ServiceSettings, TwoFactorService
-from twofa_server.core.validation import Violations
 
 from ..support.clock import FixedClock
 from ..support.memory_store import MemoryStore
 from .fakes import ADDRESS, ALICE, Core, FakeHasher, RecordedEvents, SeededRandom, enable_email
+from .test_policy import problems
 
 ALL_NOTICES = (
     "METHOD_DISABLED, RESET_CONFIRMED, BACKUP_CODES_REGENERATED, LOCKED_OUT, DEVICE_TRUSTED, "
     "BACKUP_CODE_USED"
 )
-
-
-def problems(policy: Policy, sender_domains: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    violations = Violations()
-    check_policy(violations, policy, sender_domains)
-    try:
-        violations.raise_if_any()
-    except InvalidArgument as refused:
-        return [(v.field, v.description) for v in refused.violations]
-    return []
 
 
 def test_the_builtin_languages() -> None:
