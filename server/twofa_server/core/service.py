@@ -101,15 +101,16 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 events.append(
                     Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
                 )
-                if method in before[0]:  # an enabled method, not a pending set-up: tell them
+                # Turning off an enabled method may mean it is lost: no device stays trusted,
+                # and the address enabled until now is told. Cancelling a pending set-up
+                # changes nothing about the devices and tells nobody.
+                if method in before[0]:
                     facts = NoticeFacts(at=now, method=method)
-                    kind = NoticeKind.METHOD_DISABLED
-                    notices.notify(tx, user, policy, before[2].address, kind, facts)
-                # Turning off an enabled method may mean it is lost: no device stays trusted.
-                # Cancelling a pending set-up changes nothing about the devices.
-                if method in before[0] and state.devices:
-                    events.append(devices_revoked(user, len(state.devices), "disable"))
-                    state.devices.clear()
+                    address = before[2].address  # also when email itself was turned off
+                    notices.notify(tx, user, policy, address, NoticeKind.METHOD_DISABLED, facts)
+                    if state.devices:
+                        events.append(devices_revoked(user, len(state.devices), "disable"))
+                        state.devices.clear()
                 tx.put_user(user, state)
             elif events:
                 tx.put_user(user, state)  # the proof's code was used up
