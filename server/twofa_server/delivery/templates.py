@@ -167,10 +167,6 @@ class Templates:
             for kind in MailKind
         }
 
-    @property
-    def languages(self) -> tuple[str, ...]:
-        return LANGUAGES
-
     def render(self, mail: Mail, now: float) -> EmailMessage:
         """Builds the multipart/alternative (text and HTML) message for `mail`.
 
