@@ -186,7 +186,11 @@ def start(
         clock,
         random or SystemRandom(),
         hasher,
-        ServiceSettings(default_policy=settings.policy, default_issuer=settings.issuer),
+        ServiceSettings(
+            default_policy=settings.policy,
+            default_issuer=settings.issuer,
+            sender_domains=settings.mail.sender_domains,
+        ),
     )
     event_loop = EventLoopThread()
     # Renderer processes are started from the loop's thread: on Linux they die with it.

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import enum
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo
@@ -23,7 +24,8 @@ from psycopg import conninfo
 from .api.admission import AdmissionSettings
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
-from .core.models import Enforcement, Frequency, Method, Policy
+from .core.letterhead import LANGUAGES
+from .core.models import NOTICE_KINDS, SETUP_METHODS, Enforcement, Frequency, Policy
 from .core.policy import (
     EMAIL_CODE_TTL_SECONDS,
     LOCKOUT_SECONDS,
@@ -33,11 +35,13 @@ from .core.policy import (
     TRUSTED_DEVICE_DAYS,
     check_policy,
 )
-from .core.validation import Violations, has_control_characters
+from .core.validation import Violations, has_control_characters, is_email_address
 from .delivery import MailStyle, SmtpSettings
 from .delivery.outbox import RetryPolicy
 from .errors import OperatorError
 from .store.postgres.settings import POOL_SIZE, PostgresSettings
+
+E = TypeVar("E", bound=enum.Enum)
 
 ENV_PREFIX = "TWOFA_"
 CONFIG_ENV = "TWOFA_CONFIG"
@@ -209,16 +213,37 @@ def _choice_of(*allowed: str) -> Callable[[Any], str]:
     return parse
 
 
-def _methods(value: Any) -> tuple[Method, ...]:
-    names = value if isinstance(value, list) else [v for v in _str(value).split(",") if v.strip()]
-    allowed = ("authenticator_app", "email")
-    methods = []
-    for name in names:
-        cleaned = _str(name).strip().lower()
-        if cleaned not in allowed:
-            raise ValueError(f"{cleaned!r} is not a method; allowed: {', '.join(allowed)}")
-        methods.append(Method[cleaned.upper()])
-    return tuple(methods)
+def _members(allowed: Sequence[E], what: str) -> Callable[[Any], tuple[E, ...]]:
+    """A parser of a list (or comma-separated text) of enum members, by lower-case name."""
+    by_name = {member.name.lower(): member for member in allowed}
+
+    def parse(value: Any) -> tuple[E, ...]:
+        if isinstance(value, list):
+            names = value
+        else:
+            names = [name for name in _str(value).split(",") if name.strip()]
+        members = []
+        for name in names:
+            cleaned = _str(name).strip().lower()
+            if cleaned not in by_name:
+                raise ValueError(f"{cleaned!r} is not a {what}; allowed: {', '.join(by_name)}")
+            members.append(by_name[cleaned])
+        return tuple(members)
+
+    return parse
+
+
+_methods = _members(SETUP_METHODS, "method")
+_notices = _members(NOTICE_KINDS, "notice")
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    names = value if isinstance(value, list) else _str(value).split(",")
+    domains = tuple(_str(name).strip().lower() for name in names if _str(name).strip())
+    for domain in domains:
+        if not is_email_address(f"sender@{domain}"):
+            raise ValueError(f"{domain!r} is not a domain name; expected e.g. acme.example")
+    return domains
 
 
 def _dsn(value: Any) -> str:
@@ -393,6 +418,18 @@ OPTIONS: tuple[Option, ...] = (
         "need a current code",
     ),
     Option(
+        "policy.email_backup_codes",
+        _bool,
+        "default policy: new backup codes are also emailed (off: only returned, once)",
+    ),
+    Option(
+        "policy.disabled_notices",
+        _notices,
+        "default policy: security notices not sent (method_disabled, reset_confirmed, "
+        "backup_codes_regenerated, locked_out, device_trusted, backup_code_used; empty: "
+        "all are sent)",
+    ),
+    Option(
         "policy.email_code_ttl_seconds",
         _int_range(*EMAIL_CODE_TTL_SECONDS, "seconds"),
         "default policy: email code lifetime",
@@ -409,6 +446,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("mail.from", _str, "sender address", target="mail.from_address"),
     Option("mail.sender_name", _str, "sender display name"),
     Option("mail.brand", _str, "product name shown in messages"),
+    Option(
+        "mail.language",
+        _choice_of(*LANGUAGES),
+        "language of messages whose tenant's policy sets none: " + ", ".join(LANGUAGES),
+    ),
+    Option(
+        "mail.sender_domains",
+        _domains,
+        "domains a tenant's policy sender_address may use, comma-separated (empty: any)",
+    ),
     Option("mail.template_dir", _path, "directory of template files overriding the built-in ones"),
     Option(
         "mail.max_attempts",

@@ -183,6 +183,7 @@ def test_regenerate_replaces_the_set_and_emails_it_to_the_enabled_address(
     client = mailroom.client
     old = enroll_email(mailroom)
     assert client.verify_code(T, U, old[0]).backup_codes_remaining == 9
+    mailroom.next_notice("backup_code_used")
 
     new = client.regenerate_backup_codes(T, U)
     assert new.emailed_to == "a***@example.com"
@@ -196,6 +197,7 @@ def test_regenerate_replaces_the_set_and_emails_it_to_the_enabled_address(
     assert (stale.result, stale.reason) == (VerifyResult.REJECTED, VerifyReason.WRONG_CODE)
     fresh = client.verify_code(T, U, new.codes[3].lower())
     assert fresh.accepted and fresh.backup_codes_remaining == 9
+    mailroom.next_notice("backup_code_used")
 
     # The enabled address takes precedence over notify_email.
     again = regenerate(client, notify_email=NOTIFY)
@@ -271,6 +273,7 @@ def test_enabling_a_second_method_keeps_the_set(mailroom: TwofaWithSmtp) -> None
     assert remaining(client) == 10
     mailroom.assert_no_more_mail()  # no new set was mailed
     assert client.verify_code(T, U, codes[0]).backup_codes_remaining == 9
+    mailroom.next_notice("backup_code_used")
 
     # The other way round: email first, then the app (notify_email is not used then).
     enroll_email(mailroom, "bob", "bob@example.com")

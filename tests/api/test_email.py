@@ -339,6 +339,7 @@ def test_the_locking_failure_voids_the_code_and_sends_are_refused_while_locked(
     answers = [client.verify_code(T, U, other_code(code)) for _ in range(5)]
     assert [a.result for a in answers] == [VerifyResult.REJECTED] * 4 + [VerifyResult.LOCKED_OUT]
     assert answers[-1].reason is VerifyReason.TOO_MANY_ATTEMPTS
+    mailroom.next_notice("locked_out")
     locked = client.verify_code(T, U, code)
     assert (locked.result, locked.reason) == (VerifyResult.LOCKED_OUT, VerifyReason.LOCKED)
 
@@ -386,6 +387,7 @@ def test_reset_keeps_the_old_address_until_the_new_one_is_confirmed(
 
     confirmation = client.confirm_email_setup(T, U, setup_code)
     assert confirmation.accepted and confirmation.backup_codes == ()
+    mailroom.next_notice("reset_confirmed", ADDRESS)  # the old address is told
     status = client.get_user_status(T, U)
     assert status.masked_email == "a***@example.org" and status.backup_codes_remaining == 10
     email = status.method(Method.EMAIL)
@@ -402,6 +404,7 @@ def test_disable_email(mailroom: TwofaWithSmtp, clock: FixedClock) -> None:
     enroll_email(mailroom)
     turned_off = client.disable_method(T, U, Method.EMAIL)
     assert turned_off.changed and not turned_off.status.enrolled
+    mailroom.next_notice("method_disabled", ADDRESS)  # the address just turned off is told
     assert turned_off.status.masked_email == ""
     assert turned_off.status.backup_codes_remaining == 0
     assert client.disable_method(T, U, Method.EMAIL).changed is False
@@ -414,6 +417,7 @@ def test_disable_email(mailroom: TwofaWithSmtp, clock: FixedClock) -> None:
     enroll_email(mailroom, "bob", "bob@example.com")
     kept = client.disable_method(T, "bob", Method.EMAIL)
     assert kept.changed and kept.status.enrolled and kept.status.backup_codes_remaining == 10
+    mailroom.next_notice("method_disabled", "bob@example.com")
     with pytest.raises(FailedPrecondition) as not_enabled:
         client.verify_code(T, "bob", "123456", method=Method.EMAIL)
     assert not_enabled.value.violations[0].type == "METHOD_NOT_ENABLED"

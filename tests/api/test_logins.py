@@ -691,6 +691,7 @@ def test_with_email_and_app_both_are_offered_and_email_changes_revoke_devices(
     client.send_login_code(T, U)
     verified = client.verify_code(T, U, mailroom.next_code(), remember_device=True)
     assert verified.method is Method.EMAIL
+    mailroom.next_notice("device_trusted")
     token = verified.device_token
     assert token is not None and trusted(client, token)
 

@@ -18,8 +18,12 @@ RIGHT, WRONG = b"r" * 32, b"w" * 32
 
 
 def sent(*seconds_ago: float) -> EmailMethod:
-    """A method whose codes were sent that many seconds before NOW, oldest first."""
-    return EmailMethod(sent_at=[NOW - s for s in sorted(seconds_ago, reverse=True)])
+    """A method whose codes were sent that many seconds before NOW, oldest first; the last
+    login code is still outstanding."""
+    return EmailMethod(
+        sent_at=[NOW - s for s in sorted(seconds_ago, reverse=True)],
+        login_code=EmailCode(RIGHT, NOW + 600),
+    )
 
 
 # --- send limits -------------------------------------------------------------------------
@@ -36,6 +40,51 @@ def test_one_code_a_minute(ago: float, limit: float | None) -> None:
     expected = None if limit is None else ("RESEND_COOLDOWN", limit)
     assert email.send_limit(method, NOW) == expected
     assert email.next_send_at(method, NOW) == (NOW if limit is None else limit)
+
+
+@pytest.mark.parametrize(
+    "login_code",
+    [None, EmailCode(RIGHT, NOW - 1)],  # used (or voided); expired
+)
+def test_the_cooldown_holds_only_while_a_code_is_outstanding(login_code: EmailCode | None) -> None:
+    method = EmailMethod(sent_at=[NOW - 5], login_code=login_code)
+    assert email.send_limit(method, NOW) is None
+    assert email.next_send_at(method, NOW) == NOW
+
+
+def test_an_outstanding_setup_code_holds_the_cooldown_too() -> None:
+    method = EmailMethod(sent_at=[NOW - 5], setup_code=EmailCode(RIGHT, NOW + 600))
+    assert email.send_limit(method, NOW) == ("RESEND_COOLDOWN", NOW + 55)
+
+
+def test_the_hourly_cap_counts_codes_that_were_used() -> None:
+    ten = EmailMethod(sent_at=[NOW - 60 * i for i in range(10, 0, -1)])  # none outstanding
+    assert email.send_limit(ten, NOW) == ("HOURLY_SEND_LIMIT", NOW - 600 + 3600)
+
+
+def test_the_first_login_code_after_email_set_up_needs_no_wait(core: Core) -> None:
+    core.do(core.service.begin_email_setup(ALICE, ADDRESS))
+    core.clock.advance(5)
+    core.do(core.service.confirm_email_setup(ALICE, core.last_code(MailKind.SETUP_CODE)))
+
+    sent = core.do(core.service.send_login_code(ALICE))  # 5 s after the set-up code
+
+    assert sent.resend_available_at == core.clock.now() + 60  # this code now holds it
+    with pytest.raises(RateLimited) as refused:
+        core.do(core.service.send_login_code(ALICE))
+    assert refused.value.reason == "RESEND_COOLDOWN"
+
+
+def test_after_an_accepted_login_code_the_next_login_gets_one_at_once(core: Core) -> None:
+    enable_email(core)
+    core.do(core.service.send_login_code(ALICE))
+    core.clock.advance(5)
+    verified = core.do(core.service.verify_code(ALICE, core.last_code()))
+    assert verified.verdict.accepted
+
+    core.do(core.service.send_login_code(ALICE))
+
+    assert len(core.mails(MailKind.LOGIN_CODE)) == 2
 
 
 def test_ten_codes_an_hour() -> None:

@@ -20,10 +20,10 @@ from twofa_server.core.validation import Violations
 from .fakes import Core
 
 
-def problems(policy: Policy) -> list[tuple[str, str]]:
+def problems(policy: Policy, sender_domains: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """Every (field, description) check_policy reports for `policy`."""
     violations = Violations()
-    check_policy(violations, policy)
+    check_policy(violations, policy, sender_domains)
     try:
         violations.raise_if_any()
     except InvalidArgument as refused:

@@ -26,6 +26,7 @@ import pytest
 from twofa_client import MethodState, TwoFactorClient
 
 from ..support.net import free_port
+from ..support.paths import REPO
 from ..support.processes import (
     FAST_RECONNECT,
     Server,
@@ -39,7 +40,7 @@ from ..support.totp import totp_code
 
 pytestmark = pytest.mark.slow
 
-NODE_PACKAGE = Path(__file__).resolve().parent.parent / "clients" / "node"
+NODE_PACKAGE = REPO / "clients" / "node"
 TOKEN = "node-client-test-token-0123456789"
 BUILD_TIMEOUT = 300
 RUN_TIMEOUT = 120

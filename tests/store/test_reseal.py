@@ -83,7 +83,7 @@ def test_reseal_moves_every_sealed_value_under_the_new_key_and_keeps_everything_
     new_mail = reseal(keys.OUTBOX, mail_key, record.SerializeToString(), Sealer(rotated))
     assert new_mail is not None
     queued = RecordCodec(Sealer(only_new)).decode_mail(mail_key, RecordCodec.mail_record(new_mail))
-    assert queued.mail == replace(mail, message_id=mail_key.hex())
+    assert queued.mail == replace(mail, message_id=record.message_id)  # kept, as queued
     assert (queued.attempts, queued.next_attempt_at) == (3, 1_700_000_123.0)
 
 

@@ -28,6 +28,15 @@ SENDER = "security@acme.example"
 BACKUP_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
 WAIT_SECONDS = 10.0
+# The subjects of the security notices (core/notices.py) in English, for the brand "Acme".
+NOTICE_SUBJECTS = {
+    "method_disabled": "A sign-in method was turned off for your Acme account",
+    "reset_confirmed": "Your Acme sign-in method was replaced",
+    "backup_codes_regenerated": "New backup codes were created for your Acme account",
+    "locked_out": "Sign-in to Acme is paused after too many wrong codes",
+    "device_trusted": "A new device is trusted for your Acme account",
+    "backup_code_used": "A backup code was used for your Acme account",
+}
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -175,6 +184,13 @@ class TwofaWithSmtp:
         message = received.parsed()
         assert message["To"] == to
         assert SENDER in message["From"]
+        return message
+
+    def next_notice(self, kind: str, to: str = ADDRESS) -> EmailMessage:
+        """The next delivered message, which must be the security notice `kind` (a MailKind
+        value) to `to`. Call it right after the change, before anything else mails."""
+        message = self.next_mail(to)
+        assert message["Subject"] == NOTICE_SUBJECTS[kind], message["Subject"]
         return message
 
     def next_code(self, to: str = ADDRESS) -> str:

@@ -37,6 +37,7 @@ from .types import LoginReason as LoginReason
 from .types import Method as Method
 from .types import MethodState as MethodState
 from .types import MethodStatus as MethodStatus
+from .types import Notice as Notice
 from .types import Policy as Policy
 from .types import PolicyInfo as PolicyInfo
 from .types import QrImages as QrImages

@@ -32,6 +32,7 @@ from .types import (
     Method,
     MethodState,
     MethodStatus,
+    Notice,
     Policy,
     PolicyInfo,
     QrImages,
@@ -47,6 +48,8 @@ _E = TypeVar("_E", bound=enum.Enum)
 
 #: The names of Policy's fields, which are also the proto field names and mask paths.
 POLICY_FIELDS: frozenset[str] = frozenset(pb.Policy.DESCRIPTOR.fields_by_name)
+#: The Policy fields that name the tenant's letterhead (text; unset: the server's default).
+_LETTERHEAD = ("brand", "sender_name", "sender_address", "language")
 
 
 # ------------------------------------------------------------------- scalars
@@ -240,6 +243,9 @@ def policy(msg: pb.Policy) -> Policy:
         require_proof_for_changes=(
             msg.require_proof_for_changes if msg.HasField("require_proof_for_changes") else None
         ),
+        email_backup_codes=(msg.email_backup_codes if msg.HasField("email_backup_codes") else None),
+        disabled_notices=tuple(enum_from_pb(Notice, n) for n in msg.disabled_notices),
+        **{name: getattr(msg, name) if msg.HasField(name) else None for name in _LETTERHEAD},
     )
 
 
@@ -266,6 +272,12 @@ def policy_to_pb(value: Policy) -> pb.Policy:
         lockout_escalation=value.lockout_escalation,
         max_lockout_seconds=value.max_lockout_seconds,
         require_proof_for_changes=value.require_proof_for_changes,
+        email_backup_codes=value.email_backup_codes,
+        disabled_notices=[notice_to_pb(n, "disabled_notices") for n in value.disabled_notices],
+        brand=value.brand,
+        sender_name=value.sender_name,
+        sender_address=value.sender_address,
+        language=value.language,
     )
 
 
@@ -287,13 +299,17 @@ def policy_fields_to_pb(fields: dict[str, object]) -> pb.Policy:
             msg.enforcement = enforcement_to_pb(value)
         elif name == "frequency":
             msg.frequency = frequency_to_pb(value)
-        elif name == "warning_text":
-            if not isinstance(value, str):
-                raise TypeError("warning_text must be a str")
-            msg.warning_text = value
-        elif name in ("lockout_escalation", "require_proof_for_changes"):
+        elif name == "disabled_notices":
+            if isinstance(value, str | bytes | Notice) or not isinstance(value, Iterable):
+                raise TypeError("disabled_notices must be a sequence of Notice")
+            msg.disabled_notices.extend(notice_to_pb(n, name) for n in value)
+        elif name in ("lockout_escalation", "require_proof_for_changes", "email_backup_codes"):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be a bool")
+            setattr(msg, name, value)
+        elif name in ("warning_text", *_LETTERHEAD):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a str")
             setattr(msg, name, value)
         else:
             if not isinstance(value, int) or isinstance(value, bool):
@@ -310,6 +326,11 @@ def method_to_pb(value: object, name: str = "method") -> pb.Method:
 def qr_images_to_pb(value: object, name: str = "qr_images") -> pb.QrImages:
     """A QrImages member as the proto enum value; TypeError for anything else."""
     return cast("pb.QrImages", _number(QrImages, value, name))
+
+
+def notice_to_pb(value: object, name: str = "notice") -> pb.Notice:
+    """A Notice member as the proto enum value; TypeError for anything else."""
+    return cast("pb.Notice", _number(Notice, value, name))
 
 
 def enforcement_to_pb(value: object, name: str = "enforcement") -> pb.Enforcement:

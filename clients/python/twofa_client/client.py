@@ -26,6 +26,7 @@ from .types import (
     LoginCodeSent,
     LoginEvaluation,
     Method,
+    Notice,
     Policy,
     PolicyInfo,
     QrImages,
@@ -59,6 +60,12 @@ class PolicyFields(TypedDict, total=False):
     lockout_escalation: bool
     max_lockout_seconds: int
     require_proof_for_changes: bool
+    email_backup_codes: bool
+    disabled_notices: Sequence[Notice]
+    brand: str
+    sender_name: str
+    sender_address: str
+    language: str
 
 
 class TwoFactorClient:

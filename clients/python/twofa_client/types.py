@@ -30,6 +30,7 @@ __all__ = [
     "Method",
     "MethodState",
     "MethodStatus",
+    "Notice",
     "Policy",
     "PolicyInfo",
     "QrImages",
@@ -161,6 +162,19 @@ class ImportResult(enum.Enum):
     """The user has another app enabled and keeps it."""
 
 
+class Notice(enum.Enum):
+    """A security notice twofa emails to the user's enabled address; a tenant may turn each
+    off (``Policy.disabled_notices``)."""
+
+    UNSPECIFIED = 0
+    METHOD_DISABLED = 1
+    RESET_CONFIRMED = 2
+    BACKUP_CODES_REGENERATED = 3
+    LOCKED_OUT = 4
+    DEVICE_TRUSTED = 5
+    BACKUP_CODE_USED = 6
+
+
 # ---------------------------------------------------------------------- messages
 
 
@@ -184,6 +198,18 @@ class Policy:
     """The longest an escalating lockout grows to; None: the server's default."""
     require_proof_for_changes: bool | None = None
     """Sensitive changes need a current code (``proof_code``); None: the server's default."""
+    email_backup_codes: bool | None = None
+    """New backup codes are also emailed (off: only returned); None: the server's default."""
+    disabled_notices: tuple[Notice, ...] = ()
+    """Security notices this tenant's users do not get; empty means every notice is sent."""
+    brand: str | None = None
+    """Product name in messages and the apps' issuer label; None or "": the server's."""
+    sender_name: str | None = None
+    """Display name of the sender; None or "": ``brand``, else the server's."""
+    sender_address: str | None = None
+    """Address messages come from; None or "": the server's ``mail.from``."""
+    language: str | None = None
+    """Language of messages ("en", "de"); None or "": the server's ``mail.language``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

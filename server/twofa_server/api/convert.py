@@ -17,6 +17,7 @@ from ..core.models import (
     Frequency,
     Method,
     MethodStatus,
+    NoticeKind,
     Policy,
     UserRef,
     UserStatus,
@@ -144,6 +145,10 @@ def policy_from_pb(message: pb.Policy) -> tuple[Policy, frozenset[str]]:
         email_code_ttl_seconds=message.email_code_ttl_seconds,
         allowed_methods=tuple(
             method_from_pb(m, "policy.allowed_methods") for m in message.allowed_methods
+        ),
+        disabled_notices=tuple(
+            to_domain_enum(NoticeKind, n, "policy.disabled_notices")
+            for n in message.disabled_notices
         ),
         **{
             name: getattr(defaults, name) if name in unset else getattr(message, name)

@@ -19,6 +19,7 @@ from .codes import (
 )
 from .errors import FailedPrecondition, RateLimited
 from .events import Event, EventType
+from .letterhead import letterhead_of
 from .models import (
     SETUP_METHODS,
     Mail,
@@ -41,6 +42,8 @@ class ServiceSettings:
 
     default_policy: Policy
     default_issuer: str
+    # The domains a tenant's sender_address may use (mail.sender_domains); empty: any.
+    sender_domains: tuple[str, ...] = ()
 
 
 class UseCaseContext:
@@ -87,20 +90,28 @@ class UseCaseContext:
         return Proof(typed, self._code_digest(user, typed))
 
     def _issue_backup_codes(
-        self, tx: Transaction, user: UserRef, state: UserState, notify_email: str
+        self, tx: Transaction, user: UserRef, state: UserState, policy: Policy, notify_email: str
     ) -> tuple[tuple[str, ...], str]:
-        """Replaces the user's backup codes and queues them by email.
+        """Replaces the user's backup codes and queues them by email, if the policy emails them.
 
         Returns the codes (to show once) and the address they go to: the enabled
-        email address, else `notify_email`, else none ("").
+        email address, else `notify_email`, else none ("", also when the policy's
+        email_backup_codes is off).
         """
         codes = new_backup_codes(self._random)
         state.backup_codes = [
             backup_code_digest(self._hasher, user, read_code(code).text) for code in codes
         ]
-        recipient = state.email.address or notify_email
+        recipient = (state.email.address or notify_email) if policy.email_backup_codes else ""
         if recipient:
-            tx.enqueue_mail(user, Mail(MailKind.BACKUP_CODES, recipient, codes, expires_at=None))
+            mail = Mail(
+                MailKind.BACKUP_CODES,
+                recipient,
+                codes,
+                expires_at=None,
+                letterhead=letterhead_of(policy),
+            )
+            tx.enqueue_mail(user, mail)
         return codes, recipient
 
 

@@ -17,13 +17,26 @@ _HOUR = 3600
 
 def send_limit(email: EmailMethod, now: float) -> tuple[str, float] | None:
     """Which send limit holds at `now` ("RESEND_COOLDOWN" or "HOURLY_SEND_LIMIT") and until
-    when; None when a code may be sent now."""
+    when; None when a code may be sent now.
+
+    The cooldown throttles re-sends while a code is outstanding: once the last code was
+    used (a set-up confirmed, a login code accepted) or voided, the next one may go at
+    once, e.g. the first login code right after enrollment. The hourly cap counts every
+    send regardless.
+    """
     recent = [sent for sent in email.sent_at if sent > now - _HOUR]
     if len(recent) >= MAX_SENDS_PER_HOUR:
         return "HOURLY_SEND_LIMIT", recent[-MAX_SENDS_PER_HOUR] + _HOUR
-    if recent and recent[-1] + RESEND_COOLDOWN_SECONDS > now:
+    if recent and recent[-1] + RESEND_COOLDOWN_SECONDS > now and outstanding(email, now):
         return "RESEND_COOLDOWN", recent[-1] + RESEND_COOLDOWN_SECONDS
     return None
+
+
+def outstanding(email: EmailMethod, now: float) -> bool:
+    """Whether a code sent by email is still waiting to be used."""
+    return any(
+        slot is not None and now < slot.expires_at for slot in (email.setup_code, email.login_code)
+    )
 
 
 def next_send_at(email: EmailMethod, now: float) -> float:

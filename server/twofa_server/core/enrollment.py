@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from . import attempts, authenticator, email, otp, replays
+from . import attempts, authenticator, email, notices, otp, replays
 from . import proof as proofs
 from .authenticator import Check
 from .codes import email_code_digest, new_email_code, read_code
@@ -18,6 +19,7 @@ from .context import (
 )
 from .errors import FailedPrecondition
 from .events import Event, EventType
+from .letterhead import letterhead_of
 from .models import (
     AuthenticatorSetup,
     BackupCodes,
@@ -26,6 +28,9 @@ from .models import (
     Mail,
     MailKind,
     Method,
+    NoticeFacts,
+    NoticeKind,
+    Policy,
     Replay,
     SetupConfirmation,
     UserRef,
@@ -45,6 +50,14 @@ from .validation import (
 from .work import Done, Work
 
 _OTP_LABEL_FORBIDDEN = ":"
+
+
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """What a confirmation needs to know of the user as they were before it."""
+
+    methods: tuple[Method, ...]  # enabled
+    address: str | None  # the enabled email address
 
 
 def _user_event(kind: EventType, user: UserRef, reason: str = "") -> Event:
@@ -112,9 +125,11 @@ class EnrollmentUseCases(UseCaseContext):
                 f"{MAX_ACCOUNT_NAME_CHARS} characters, or holding ':')",
             )
         account_name = account_name or user.user_id
-        issuer = issuer or self._settings.default_issuer
         violations.check_text(
-            "issuer", issuer, max_chars=MAX_ISSUER_CHARS, forbidden=_OTP_LABEL_FORBIDDEN
+            "issuer",
+            issuer or self._settings.default_issuer,
+            max_chars=MAX_ISSUER_CHARS,
+            forbidden=_OTP_LABEL_FORBIDDEN,
         )
         proofs.check_field(violations, proof_code)
         violations.raise_if_any()
@@ -133,8 +148,10 @@ class EnrollmentUseCases(UseCaseContext):
             authenticator.begin_setup(app, secret, now)
             tx.put_user(user, state)
             is_reset = app.secret is not None
-            # The user's own parameters (imported users may differ from the default).
-            uri = otp.provisioning_uri(secret, account_name, issuer, app.params)
+            # The tenant's brand is the label unless the caller names one (both follow
+            # the issuer's rules); the user's own parameters (imported users may differ).
+            label = issuer or policy.brand or self._settings.default_issuer
+            uri = otp.provisioning_uri(secret, account_name, label, app.params)
             setup = AuthenticatorSetup(secret, uri, app.pending_expires_at, is_reset)
             return Done(setup, [*events, _begun(user, Method.AUTHENTICATOR_APP, is_reset)])
 
@@ -172,7 +189,7 @@ class EnrollmentUseCases(UseCaseContext):
                 return Done(_replayed(replay, now))
             if not state.authenticator.pending_live(now):
                 raise _no_pending_setup(method)
-            enabled_before = state.enabled_methods()
+            before = _Before(state.enabled_methods(), state.email.address)
             verdict = attempts.gate(state.attempts, now, policy, method)
             if verdict is None:
                 outcome = Check(VerifyReason.MALFORMED_CODE)
@@ -181,7 +198,7 @@ class EnrollmentUseCases(UseCaseContext):
                 verdict = record_attempt(state, policy, now, method, outcome)
             if idempotency is not None:
                 replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
-            return self._confirmed(tx, user, state, verdict, enabled_before, notify_email)
+            return self._confirmed(tx, user, state, policy, verdict, before, notify_email, now)
 
         return Work(run, user, answer_from_read=_replay_from_read(user, idempotency, now))
 
@@ -221,7 +238,10 @@ class EnrollmentUseCases(UseCaseContext):
             expires_at = now + policy.email_code_ttl_seconds
             mail.setup_code = EmailCode(digest, expires_at)
             email.record_send(mail, now)
-            tx.enqueue_mail(user, Mail(MailKind.SETUP_CODE, address, (code,), expires_at))
+            letter = Mail(
+                MailKind.SETUP_CODE, address, (code,), expires_at, letterhead=letterhead_of(policy)
+            )
+            tx.enqueue_mail(user, letter)
             tx.put_user(user, state)
             is_reset = mail.address is not None
             sent = CodeSent(
@@ -265,7 +285,7 @@ class EnrollmentUseCases(UseCaseContext):
                 return Done(_replayed(replay, now))
             if not state.email.pending_live(now):
                 raise _no_pending_setup(method)
-            enabled_before = state.enabled_methods()
+            before = _Before(state.enabled_methods(), state.email.address)
             verdict = attempts.gate(state.attempts, now, policy, method)
             if verdict is None:
                 outcome = Check(VerifyReason.MALFORMED_CODE)
@@ -274,7 +294,7 @@ class EnrollmentUseCases(UseCaseContext):
                 verdict = record_attempt(state, policy, now, method, outcome)
             if idempotency is not None:
                 replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
-            return self._confirmed(tx, user, state, verdict, enabled_before, "")
+            return self._confirmed(tx, user, state, policy, verdict, before, "", now)
 
         return Work(run, user, answer_from_read=_replay_from_read(user, idempotency, now))
 
@@ -285,25 +305,31 @@ class EnrollmentUseCases(UseCaseContext):
         tx: Transaction,
         user: UserRef,
         state: UserState,
+        policy: Policy,
         verdict: Verdict,
-        enabled_before: tuple[Method, ...],
+        before: _Before,
         notify_email: str,
+        now: float,
     ) -> Done[SetupConfirmation]:
         """Finishes a checked confirmation and stores the user.
 
         The first method brings backup codes; confirming a Reset (the method was
         enabled before) revokes every trusted device, since the old factor may be
-        in someone else's hands.
+        in someone else's hands, and tells the address enabled before.
         """
         events = verdict_events(user, verdict, EventType.SETUP_CONFIRMED, EventType.SETUP_REJECTED)
         codes: tuple[str, ...] = ()
         if verdict.accepted:
-            if not enabled_before:
-                codes, _ = self._issue_backup_codes(tx, user, state, notify_email)
+            if not before.methods:
+                codes, _ = self._issue_backup_codes(tx, user, state, policy, notify_email)
                 events.append(_user_event(EventType.BACKUP_CODES_ISSUED, user, reason="first"))
-            if verdict.method in enabled_before and state.devices:
-                events.append(devices_revoked(user, len(state.devices), "reset"))
-                state.devices.clear()
+            if verdict.method in before.methods:
+                facts = NoticeFacts(at=now, method=verdict.method)
+                notices.notify(tx, user, policy, before.address, NoticeKind.RESET_CONFIRMED, facts)
+                if state.devices:
+                    events.append(devices_revoked(user, len(state.devices), "reset"))
+                    state.devices.clear()
+        notices.after_code(tx, user, state, policy, verdict, now)
         tx.put_user(user, state)
         return Done(SetupConfirmation(verdict, codes), events)
 
@@ -333,7 +359,12 @@ class EnrollmentUseCases(UseCaseContext):
             events, refusal = proofs.check_or_refuse(tx, user, state, policy, proof, now)
             if refusal is not None:
                 return refusal
-            codes, recipient = self._issue_backup_codes(tx, user, state, notify_email)
+            address = state.email.address
+            codes, recipient = self._issue_backup_codes(tx, user, state, policy, notify_email)
+            if recipient != address:  # else the new codes' own message tells that address
+                facts = NoticeFacts(at=now)
+                kind = NoticeKind.BACKUP_CODES_REGENERATED
+                notices.notify(tx, user, policy, address, kind, facts)
             tx.put_user(user, state)
             issued = BackupCodes(codes, email.mask(recipient) if recipient else "")
             regenerated = _user_event(EventType.BACKUP_CODES_ISSUED, user, "regenerated")

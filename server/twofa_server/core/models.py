@@ -84,6 +84,21 @@ class Frequency(enum.Enum):
     TRUSTED_DEVICE = 2
 
 
+class NoticeKind(enum.Enum):
+    """A security notice (core/notices.py), which a tenant may turn off (numbered as in the API)."""
+
+    UNSPECIFIED = 0
+    METHOD_DISABLED = 1
+    RESET_CONFIRMED = 2
+    BACKUP_CODES_REGENERATED = 3
+    LOCKED_OUT = 4
+    DEVICE_TRUSTED = 5
+    BACKUP_CODE_USED = 6
+
+
+NOTICE_KINDS = tuple(kind for kind in NoticeKind if kind is not NoticeKind.UNSPECIFIED)
+
+
 @dataclass(frozen=True, slots=True)
 class UserRef:
     """Who a request is about: a user inside a tenant, both opaque to twofa."""
@@ -113,9 +128,22 @@ class Policy:
     # A Reset or new set-up while a method is enabled, turning a method off and new
     # backup codes need a current code (core/proof.py); off: twofa trusts its caller.
     require_proof_for_changes: bool = False
+    # Whether new backup codes are also emailed; off, they are only returned (once).
+    email_backup_codes: bool = True
+    # Security notices the tenant does not send (core/notices.py); empty: all are sent.
+    disabled_notices: tuple[NoticeKind, ...] = ()
+    # The tenant's mail letterhead (core/letterhead.py); empty: the configured mail.*
+    # value. The brand is also the authenticator app's issuer label by default.
+    brand: str = ""
+    sender_name: str = ""
+    sender_address: str = ""
+    language: str = ""
 
     def allows(self, method: Method) -> bool:
         return not self.allowed_methods or method in self.allowed_methods
+
+    def sends(self, notice: NoticeKind) -> bool:
+        return notice not in self.disabled_notices
 
 
 # --- mutable state, loaded and saved inside one store transaction -------------
@@ -276,20 +304,72 @@ class MailKind(enum.Enum):
     SETUP_CODE = "setup_code"
     LOGIN_CODE = "login_code"
     BACKUP_CODES = "backup_codes"
+    # Security notices: what happened and when; never a code, a token or an address.
+    METHOD_DISABLED = "method_disabled"
+    RESET_CONFIRMED = "reset_confirmed"
+    BACKUP_CODES_REGENERATED = "backup_codes_regenerated"
+    LOCKED_OUT = "locked_out"
+    DEVICE_TRUSTED = "device_trusted"
+    BACKUP_CODE_USED = "backup_code_used"
+
+    @property
+    def is_notice(self) -> bool:
+        return self.name in NoticeKind.__members__
+
+    @classmethod
+    def of_notice(cls, notice: NoticeKind) -> MailKind:
+        return cls[notice.name]
+
+
+@dataclass(frozen=True, slots=True)
+class Letterhead:
+    """Whose name a message goes out in: the tenant's policy values when it queued;
+    an empty value stands for the configured default (mail.brand, mail.sender_name,
+    mail.from, mail.language) when it is sent."""
+
+    brand: str = ""
+    sender_name: str = ""
+    sender_address: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeFacts:
+    """What a security notice reports, besides its kind.
+
+    Attributes:
+        at: when it happened.
+        method: the method turned off or reset (METHOD_DISABLED, RESET_CONFIRMED).
+        until: when the lockout ends (LOCKED_OUT).
+        device_label: the label the application gave the new trusted device (DEVICE_TRUSTED);
+            never its token.
+        remaining: backup codes left (BACKUP_CODE_USED).
+    """
+
+    at: float
+    method: Method | None = None
+    until: float | None = None
+    device_label: str = ""
+    remaining: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Mail:
-    """A message to send, queued in the outbox in the transaction that made its codes."""
+    """A message to send, queued in the outbox in the transaction that made its codes or
+    the change it reports."""
 
     kind: MailKind
     recipient: str
-    # One six-digit code, or the backup codes (XXXX-XXXX-XXXX).
+    # One six-digit code, or the backup codes (XXXX-XXXX-XXXX); none in a notice.
     codes: tuple[str, ...]
-    # When the code stops working (the outbox drops it then); None for backup codes.
+    # When the code stops working (the outbox drops it then); None for backup codes
+    # and notices.
     expires_at: float | None
     # Stable per outbox record, so a retried send is recognisable as the same message.
     message_id: str = ""
+    letterhead: Letterhead = Letterhead()
+    # What a notice reports; None for the messages that carry codes.
+    notice: NoticeFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from .models import SETUP_METHODS, Enforcement, Frequency, Method, Policy
+from .letterhead import check_letterhead
+from .models import NOTICE_KINDS, SETUP_METHODS, Enforcement, Frequency, Method, NoticeKind, Policy
 from .validation import Violations
 
 TRUSTED_DEVICE_DAYS = (1, 365)
@@ -28,8 +29,14 @@ def _check_range(
         violations.add(f"policy.{field}", f"is {value}; allowed: {low}-{high} {unit}")
 
 
-def check_policy(violations: Violations, policy: Policy) -> None:
-    """Adds a violation for every field of `policy` outside its allowed values."""
+def check_policy(
+    violations: Violations, policy: Policy, sender_domains: Collection[str] = ()
+) -> None:
+    """Adds a violation for every field of `policy` outside its allowed values.
+
+    Args:
+        sender_domains: the domains a tenant's sender_address may use; empty: any.
+    """
     if policy.enforcement is Enforcement.UNSPECIFIED:
         violations.add("policy.enforcement", "is not set; allowed: OPTIONAL, REQUIRED")
     if policy.frequency is Frequency.UNSPECIFIED:
@@ -76,6 +83,16 @@ def check_policy(violations: Violations, policy: Policy) -> None:
     right = [m for m in policy.allowed_methods if m in SETUP_METHODS]
     if len(set(right)) != len(right):
         violations.add("policy.allowed_methods", f"holds a method twice; allowed: {names}")
+    _check_notices(violations, policy.disabled_notices)
+    check_letterhead(violations, policy, sender_domains)
+
+
+def _check_notices(violations: Violations, notices: tuple[NoticeKind, ...]) -> None:
+    names = ", ".join(n.name for n in NOTICE_KINDS)
+    if NoticeKind.UNSPECIFIED in notices:
+        violations.add("policy.disabled_notices", f"holds UNSPECIFIED; allowed: {names}")
+    if len(set(notices)) != len(notices):
+        violations.add("policy.disabled_notices", f"holds a notice twice; allowed: {names}")
 
 
 def merge_policy(current: Policy, update: Policy, mask: Iterable[str]) -> Policy:
@@ -115,8 +132,8 @@ def policy_numbers(policy: Policy) -> dict[str, Any]:
         name: (
             value.value
             if isinstance(value, enum.Enum)
-            else [m.value for m in value]
-            if name == "allowed_methods"
+            else [member.value for member in value]
+            if isinstance(value, tuple)
             else value
         )
         for name, value in ((f, getattr(policy, f)) for f in POLICY_FIELDS)
@@ -136,4 +153,6 @@ def policy_from_numbers(values: Mapping[str, Any]) -> Policy:
         fields["frequency"] = Frequency(fields["frequency"])
     if "allowed_methods" in fields:
         fields["allowed_methods"] = tuple(Method(m) for m in fields["allowed_methods"])
+    if "disabled_notices" in fields:
+        fields["disabled_notices"] = tuple(NoticeKind(n) for n in fields["disabled_notices"])
     return Policy(**fields)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import attempts, code_check
+from . import attempts, code_check, notices
 from .codes import Proof
 from .context import record_attempt, verdict_events
 from .errors import FailedPrecondition, RateLimited, TwoFactorError
 from .events import Event, EventType
-from .models import Method, Policy, UserRef, UserState, VerifyResult
+from .models import Method, Policy, UserRef, UserState, Verdict, VerifyResult
 from .ports import Transaction
 from .validation import Violations, check_code
 from .work import Done, refused
@@ -40,23 +40,25 @@ def prove(
     user: UserRef,
     proof: Proof | None,
     now: float,
-) -> tuple[list[Event], TwoFactorError | None]:
+) -> tuple[list[Event], TwoFactorError | None, Verdict | None]:
     """Checks the proof if the policy asks for one; uses the code up when it is accepted.
 
     Returns:
-        The events of the check (none when no proof was needed), and the error to
-        answer with when the change must not go ahead; the user's state is then
-        still stored, since a wrong code counts against the budget.
+        The events of the check (none when no proof was needed), the error to answer
+        with when the change must not go ahead (the user's state is then still
+        stored, since a wrong code counts against the budget), and the verdict on
+        the proof's code (None when none was checked).
     """
     if not needed(policy, state):
-        return [], None
+        return [], None, None
     if proof is None:
-        return [], FailedPrecondition(
+        required = FailedPrecondition(
             "proof_code",
             "PROOF_REQUIRED",
             "the tenant's policy requires a current code (app, email or backup code) in "
             "proof_code for this change",
         )
+        return [], required, None
     candidates = code_check.candidates(state, policy, Method.UNSPECIFIED, proof.code)
     verdict = attempts.gate(state.attempts, now, policy, candidates[0])
     if verdict is None:
@@ -66,20 +68,22 @@ def prove(
         user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
     )
     if verdict.accepted:
-        return events, None
+        return events, None, verdict
     if verdict.result is VerifyResult.LOCKED_OUT and verdict.retry_after is not None:
-        return events, RateLimited(
+        locked = RateLimited(
             "LOCKED_OUT",
             verdict.retry_after,
             "the user is locked out after too many failed attempts; try the change again "
             "when the lockout ends",
         )
-    return events, FailedPrecondition(
+        return events, locked, verdict
+    rejected = FailedPrecondition(
         "proof_code",
         "PROOF_REJECTED",
         f"the proof code was not accepted ({verdict.reason.name}); "
         f"{verdict.attempts_remaining} attempts left",
     )
+    return events, rejected, verdict
 
 
 def check_or_refuse(
@@ -90,12 +94,15 @@ def check_or_refuse(
     proof: Proof | None,
     now: float,
 ) -> tuple[list[Event], Done[Any] | None]:
-    """`prove` inside a use case's transaction.
+    """`prove` inside a use case's transaction, with the notice its code calls for (a
+    lockout, a backup code used).
 
     Returns the check's events, and the refusal to answer with when the change must
     not go ahead (the user is stored first: a wrong code counts).
     """
-    events, refusal = prove(state, policy, user, proof, now)
+    events, refusal, verdict = prove(state, policy, user, proof, now)
+    if verdict is not None:
+        notices.after_code(tx, user, state, policy, verdict, now)
     if refusal is None:
         return events, None
     if events:

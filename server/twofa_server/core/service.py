@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Sequence
 
-from . import importing
+from . import importing, notices
 from . import proof as proofs
 from .context import ServiceSettings, devices_revoked, require_allowed, status_of
 from .enrollment import EnrollmentUseCases
@@ -26,6 +26,8 @@ from .models import (
     Authenticator,
     EmailMethod,
     Method,
+    NoticeFacts,
+    NoticeKind,
     Policy,
     PolicyInfo,
     UserRef,
@@ -100,11 +102,16 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
                 events.append(
                     Event(EventType.METHOD_DISABLED, user.tenant_id, user.user_id, method)
                 )
-                # Turning off an enabled method may mean it is lost: no device stays trusted.
-                # Cancelling a pending set-up changes nothing about the devices.
-                if method in before[0] and state.devices:
-                    events.append(devices_revoked(user, len(state.devices), "disable"))
-                    state.devices.clear()
+                # Turning off an enabled method may mean it is lost: no device stays trusted,
+                # and the address enabled until now is told. Cancelling a pending set-up
+                # changes nothing about the devices and tells nobody.
+                if method in before[0]:
+                    facts = NoticeFacts(at=now, method=method)
+                    address = before[2].address  # also when email itself was turned off
+                    notices.notify(tx, user, policy, address, NoticeKind.METHOD_DISABLED, facts)
+                    if state.devices:
+                        events.append(devices_revoked(user, len(state.devices), "disable"))
+                        state.devices.clear()
                 tx.put_user(user, state)
             elif events:
                 tx.put_user(user, state)  # the proof's code was used up
@@ -258,7 +265,7 @@ class TwoFactorService(EnrollmentUseCases, VerificationUseCases, LoginUseCases):
         def run(tx: Transaction) -> Done[Policy]:
             merged = merge_policy(self._policy(tx, tenant_id), update, mask)
             problems = Violations()
-            check_policy(problems, merged)
+            check_policy(problems, merged, self._settings.sender_domains)
             problems.raise_if_any()
             tx.put_policy(tenant_id, merged)
             return Done(merged, [Event(EventType.POLICY_UPDATED, tenant_id, reason=changed)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import attempts, code_check, devices, email, replays
+from . import attempts, code_check, devices, email, notices, replays
 from .codes import (
     email_code_digest,
     new_email_code,
@@ -18,6 +18,7 @@ from .context import (
 )
 from .errors import FailedPrecondition
 from .events import Event, EventType
+from .letterhead import letterhead_of
 from .models import (
     CodeSent,
     DeviceTokenStatus,
@@ -25,6 +26,8 @@ from .models import (
     Mail,
     MailKind,
     Method,
+    NoticeFacts,
+    NoticeKind,
     Policy,
     Replay,
     TrustedDevice,
@@ -64,7 +67,10 @@ class VerificationUseCases(UseCaseContext):
             expires_at = now + policy.email_code_ttl_seconds
             state.email.login_code = EmailCode(digest, expires_at)
             email.record_send(state.email, now)
-            tx.enqueue_mail(user, Mail(MailKind.LOGIN_CODE, address, (code,), expires_at))
+            mail = Mail(
+                MailKind.LOGIN_CODE, address, (code,), expires_at, letterhead=letterhead_of(policy)
+            )
+            tx.enqueue_mail(user, mail)
             tx.put_user(user, state)
             sent = CodeSent(
                 masked_email=email.mask(address),
@@ -160,11 +166,16 @@ class VerificationUseCases(UseCaseContext):
                         count=len(state.backup_codes),
                     )
                 )
+            notices.after_code(tx, user, state, policy, verdict, now)
             status, token, expires = DeviceTokenStatus.NOT_REQUESTED, "", None
             if remember_device:
                 status, token, expires = self._remember(
                     state, user, policy, verdict, device_label, now, events
                 )
+            if status is DeviceTokenStatus.ISSUED:
+                facts = NoticeFacts(at=now, device_label=device_label)
+                kind = NoticeKind.DEVICE_TRUSTED
+                notices.notify(tx, user, policy, state.email.address, kind, facts)
             left = len(state.backup_codes)
             if idempotency is not None:
                 kept = replays.new(idempotency, now, verdict, left, status, expires)

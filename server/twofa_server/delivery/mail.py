@@ -9,7 +9,18 @@ from typing import Protocol
 # code); delivery re-exports it so the two never drift into separate, unequal types.
 from ..core.models import Mail, MailKind
 
-__all__ = ["DeliveryError", "Mail", "MailKind", "Mailer", "PermanentDeliveryError"]
+__all__ = [
+    "CONFIGURATION_PROBLEMS",
+    "DeliveryError",
+    "Mail",
+    "MailKind",
+    "Mailer",
+    "MisconfiguredDeliveryError",
+    "PermanentDeliveryError",
+]
+
+# What a MisconfiguredDeliveryError can be about (a metric label: a small, fixed set).
+CONFIGURATION_PROBLEMS = ("starttls_not_offered",)
 
 
 class DeliveryError(Exception):
@@ -22,6 +33,22 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying this message cannot help (recipient refused with 5xx, malformed address)."""
+
+
+class MisconfiguredDeliveryError(DeliveryError):
+    """Nothing can be sent until an operator fixes the configuration or the relay (e.g. a
+    server that does not offer STARTTLS while smtp.security = starttls).
+
+    Not the message's fault: the outbox keeps it queued, without counting an attempt.
+
+    Attributes:
+        problem: which problem, one of CONFIGURATION_PROBLEMS (for metrics).
+    """
+
+    def __init__(self, message: str, problem: str) -> None:
+        assert problem in CONFIGURATION_PROBLEMS, problem
+        super().__init__(message)
+        self.problem = problem
 
 
 class Mailer(Protocol):

@@ -6,6 +6,11 @@ has expired is dropped (sending it would only confuse), a transient failure is
 retried with exponential backoff and jitter, and a message is given up after
 `max_attempts` tries or a permanent refusal. Delivered messages are deleted, so
 a code never stays at rest longer than it must.
+
+A configuration error (a relay without STARTTLS while smtp.security = starttls)
+is nobody's message's fault: it is logged at error level once (again only after
+a delivery has succeeded in between), counted, and every message stays queued,
+retried without counting an attempt, until an operator fixes it.
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ from typing import Protocol
 
 from ..core.models import QueuedMail
 from ..core.ports import Clock, Outbox
-from .mail import DeliveryError, Mailer, PermanentDeliveryError
+from .mail import DeliveryError, Mailer, MisconfiguredDeliveryError, PermanentDeliveryError
 from .templates import Templates
 
 log = logging.getLogger("twofa.outbox")
+
+# How long a message waits after a configuration error before it is tried again (at most
+# the retry policy's longest delay): long enough not to hammer the relay, short enough
+# that mail flows soon after the relay is fixed.
+HOLD_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,19 @@ class DeliveryRecorder(Protocol):
         """A message was not delivered: "retrying", "given_up", "expired" or "refused"."""
         ...
 
+    def misconfigured(self, problem: str) -> None:
+        """A delivery attempt met a configuration error (mail.CONFIGURATION_PROBLEMS)."""
+        ...
+
 
 class _NoRecorder:
     def sent(self, kind: str) -> None:
         pass
 
     def failed(self, kind: str, outcome: str) -> None:
+        pass
+
+    def misconfigured(self, problem: str) -> None:
         pass
 
 
@@ -94,6 +111,8 @@ class OutboxSender:
         self._recorder: DeliveryRecorder = recorder or _NoRecorder()
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        # Configuration problems already logged at error level (until a delivery succeeds).
+        self._reported: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="twofa-outbox", daemon=True)
         outbox.on_mail_queued(self.wake)
 
@@ -149,6 +168,8 @@ class OutboxSender:
             return
         try:
             self._mailer.send(self._templates.render(mail, now))
+        except MisconfiguredDeliveryError as error:
+            self._hold(queued, error, now)
         except PermanentDeliveryError as error:
             log.error("dropped %s: the mail server refused it: %s", what, error)
             self._outbox.remove(queued.id)
@@ -176,3 +197,19 @@ class OutboxSender:
             log.info("delivered %s", what)
             self._outbox.remove(queued.id)
             self._recorder.sent(mail.kind.value)
+            self._reported.clear()
+
+    def _hold(self, queued: QueuedMail, error: MisconfiguredDeliveryError, now: float) -> None:
+        """Keeps a message queued through a configuration error, without counting an attempt."""
+        if error.problem not in self._reported:
+            self._reported.add(error.problem)
+            log.error(
+                "mail cannot be delivered until the configuration is fixed: %s; messages "
+                "stay queued and are retried",
+                error,
+            )
+        else:
+            log.debug("%s mail %s held: %s", queued.mail.kind.value, queued.mail.message_id, error)
+        self._recorder.misconfigured(error.problem)
+        hold = min(HOLD_SECONDS, self._retry.max_seconds) * (0.5 + self._jitter() / 2)
+        self._outbox.reschedule(queued.id, queued.attempts, now + hold)

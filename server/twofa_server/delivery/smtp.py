@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..crypto.secret_file import read_secret_line
-from .mail import DeliveryError, PermanentDeliveryError
+from .mail import DeliveryError, MisconfiguredDeliveryError, PermanentDeliveryError
 
 Security = Literal["starttls", "tls", "none"]
 _SECURITY_VALUES = ("starttls", "tls", "none")
@@ -89,8 +89,10 @@ class SmtpMailer:
         Raises:
             PermanentDeliveryError: the message has no recipient, or the server refused
                 the recipient or the message with a 5xx reply.
-            DeliveryError: anything else: no connection, timeout, TLS failure, no STARTTLS
-                offered, login refused, a 4xx reply, or the sender refused.
+            MisconfiguredDeliveryError: the server does not offer STARTTLS while
+                smtp.security = starttls.
+            DeliveryError: anything else: no connection, timeout, TLS failure, login
+                refused, a 4xx reply, or the sender refused.
         """
         if not any(address for _, address in getaddresses(message.get_all("To", []))):
             raise PermanentDeliveryError("the message has no To address")
@@ -148,9 +150,11 @@ class SmtpMailer:
         # Checked here, not left to smtplib, so the refusal says what it protects against;
         # nothing else (no AUTH, no MAIL) is sent on this connection.
         if not smtp.has_extn("starttls"):
-            raise DeliveryError(
+            raise MisconfiguredDeliveryError(
                 f"SMTP {self._where} does not offer STARTTLS; refusing to send in plaintext "
-                "(smtp.security = starttls)"
+                "(smtp.security = starttls): turn STARTTLS on at the relay, or use "
+                "smtp.security = tls for a relay with implicit TLS (port 465)",
+                "starttls_not_offered",
             )
         smtp.starttls(context=self._tls)
         smtp.ehlo()  # the server forgets the first EHLO once TLS starts (RFC 3207)

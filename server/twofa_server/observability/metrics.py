@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from ..core.events import Event, EventType
 from ..core.models import LoginReason, MailKind, Method, VerifyReason
 from ..core.ports import Clock
+from ..delivery.mail import CONFIGURATION_PROBLEMS
 
 log = logging.getLogger("twofa.metrics")
 
@@ -119,6 +120,12 @@ class Metrics:
             "Messages not delivered: retrying later, given up, expired or refused.",
             ("kind", "outcome"),
         )
+        self.mail_misconfigured = counter(
+            "twofa_email_configuration_errors_total",
+            "Delivery attempts that met a configuration error (e.g. a relay without "
+            "STARTTLS while smtp.security = starttls); the mail stays queued.",
+            ("problem",),
+        )
         self.devices_issued = counter(
             "twofa_trusted_devices_issued_total", "Trusted-device tokens issued."
         )
@@ -203,6 +210,8 @@ class Metrics:
             self.emails_sent.labels(kind)
             for outcome in MAIL_FAILURES:
                 self.email_failures.labels(kind, outcome)
+        for problem in CONFIGURATION_PROBLEMS:
+            self.mail_misconfigured.labels(problem)
         for reason in REVOKE_REASONS:
             self.devices_revoked.labels(reason)
         for decision, reason in LOGIN_OUTCOMES:
@@ -264,6 +273,10 @@ class Metrics:
     def failed(self, kind: str, outcome: str) -> None:
         """A message of `kind` was not delivered: retrying, given_up, expired or refused."""
         self.email_failures.labels(kind, outcome).inc()
+
+    def misconfigured(self, problem: str) -> None:
+        """A delivery attempt met a configuration error (delivery.mail.CONFIGURATION_PROBLEMS)."""
+        self.mail_misconfigured.labels(problem).inc()
 
 
 class StoreStats(Protocol):

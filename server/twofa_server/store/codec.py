@@ -6,6 +6,8 @@ record's key and field name, so a ciphertext moved elsewhere does not open.
 
 from __future__ import annotations
 
+import secrets
+
 from google.protobuf.message import DecodeError
 
 from ..core import otp
@@ -15,9 +17,11 @@ from ..core.models import (
     DeviceTokenStatus,
     EmailCode,
     EmailMethod,
+    Letterhead,
     Mail,
     MailKind,
     Method,
+    NoticeFacts,
     Policy,
     QueuedMail,
     Replay,
@@ -75,6 +79,12 @@ def _code_record(code: EmailCode | None) -> pb.EmailCodeRecord | None:
 
 def _email_code(record: pb.EmailCodeRecord) -> EmailCode | None:
     return EmailCode(record.digest, _seconds(record.expires_at_ms)) if record.digest else None
+
+
+def new_message_id() -> str:
+    """A queued message's Message-ID left part: 128 random bits, so ids are unique across
+    stores and instances without a shared counter, and tell nothing (not even the time)."""
+    return secrets.token_hex(16)
 
 
 class RecordCodec:
@@ -204,6 +214,12 @@ class RecordCodec:
             expires_at_ms=_ms(mail.expires_at),
             created_at_ms=_ms(now),
             next_attempt_at_ms=_ms(now),
+            message_id=mail.message_id or new_message_id(),
+            brand=mail.letterhead.brand,
+            sender_name=mail.letterhead.sender_name,
+            sender_address=mail.letterhead.sender_address,
+            language=mail.letterhead.language,
+            notice=_notice_record(mail.notice),
         ).SerializeToString()
 
     def decode_mail(self, key: bytes, record: pb.OutboxRecord) -> QueuedMail:
@@ -213,7 +229,11 @@ class RecordCodec:
             recipient=self._open_text(key, "mail_recipient", record.sealed_recipient) or "",
             codes=tuple((self._open_text(key, "mail_codes", record.sealed_codes) or "").split()),
             expires_at=_optional_seconds(record.expires_at_ms),
-            message_id=key.hex(),
+            message_id=record.message_id or key.hex(),
+            letterhead=Letterhead(
+                record.brand, record.sender_name, record.sender_address, record.language
+            ),
+            notice=_notice(record.notice) if record.HasField("notice") else None,
         )
         return QueuedMail(
             id=key,
@@ -247,6 +267,28 @@ class RecordCodec:
 
     def _open_text(self, key: bytes, field: str, sealed: bytes) -> str | None:
         return _text(self._open(key, field, sealed))
+
+
+def _notice_record(facts: NoticeFacts | None) -> pb.NoticeRecord | None:
+    if facts is None:
+        return None
+    return pb.NoticeRecord(
+        at_ms=_ms(facts.at),
+        method=facts.method.value if facts.method is not None else 0,
+        until_ms=_ms(facts.until),
+        device_label=facts.device_label,
+        remaining=facts.remaining,
+    )
+
+
+def _notice(record: pb.NoticeRecord) -> NoticeFacts:
+    return NoticeFacts(
+        at=_seconds(record.at_ms),
+        method=Method(record.method) if record.method else None,
+        until=_optional_seconds(record.until_ms),
+        device_label=record.device_label,
+        remaining=record.remaining if record.HasField("remaining") else None,
+    )
 
 
 def _replay_record(replay: Replay) -> pb.ReplayRecord:

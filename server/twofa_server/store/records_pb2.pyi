@@ -131,7 +131,7 @@ class EmailCodeRecord(_message.Message):
     def __init__(self, digest: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
 
 class OutboxRecord(_message.Message):
-    __slots__ = ("schema", "user_key", "kind", "sealed_recipient", "sealed_codes", "expires_at_ms", "created_at_ms", "attempts", "next_attempt_at_ms")
+    __slots__ = ("schema", "user_key", "kind", "sealed_recipient", "sealed_codes", "expires_at_ms", "created_at_ms", "attempts", "next_attempt_at_ms", "message_id", "brand", "sender_name", "sender_address", "language", "notice")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     USER_KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,12 @@ class OutboxRecord(_message.Message):
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SENDER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
     schema: int
     user_key: bytes
     kind: str
@@ -150,10 +156,30 @@ class OutboxRecord(_message.Message):
     created_at_ms: int
     attempts: int
     next_attempt_at_ms: int
-    def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ...) -> None: ...
+    message_id: str
+    brand: str
+    sender_name: str
+    sender_address: str
+    language: str
+    notice: NoticeRecord
+    def __init__(self, schema: _Optional[int] = ..., user_key: _Optional[bytes] = ..., kind: _Optional[str] = ..., sealed_recipient: _Optional[bytes] = ..., sealed_codes: _Optional[bytes] = ..., expires_at_ms: _Optional[int] = ..., created_at_ms: _Optional[int] = ..., attempts: _Optional[int] = ..., next_attempt_at_ms: _Optional[int] = ..., message_id: _Optional[str] = ..., brand: _Optional[str] = ..., sender_name: _Optional[str] = ..., sender_address: _Optional[str] = ..., language: _Optional[str] = ..., notice: _Optional[_Union[NoticeRecord, _Mapping]] = ...) -> None: ...
+
+class NoticeRecord(_message.Message):
+    __slots__ = ("at_ms", "method", "until_ms", "device_label", "remaining")
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_LABEL_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    at_ms: int
+    method: int
+    until_ms: int
+    device_label: str
+    remaining: int
+    def __init__(self, at_ms: _Optional[int] = ..., method: _Optional[int] = ..., until_ms: _Optional[int] = ..., device_label: _Optional[str] = ..., remaining: _Optional[int] = ...) -> None: ...
 
 class PolicyRecord(_message.Message):
-    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes")
+    __slots__ = ("schema", "enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes", "email_backup_codes", "disabled_notices", "brand", "sender_name", "sender_address", "language")
     SCHEMA_FIELD_NUMBER: _ClassVar[int]
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +193,12 @@ class PolicyRecord(_message.Message):
     LOCKOUT_ESCALATION_FIELD_NUMBER: _ClassVar[int]
     MAX_LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_PROOF_FOR_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_BACKUP_CODES_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_NOTICES_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SENDER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     schema: int
     enforcement: int
     frequency: int
@@ -180,4 +212,10 @@ class PolicyRecord(_message.Message):
     lockout_escalation: bool
     max_lockout_seconds: int
     require_proof_for_changes: bool
-    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ..., require_proof_for_changes: _Optional[bool] = ...) -> None: ...
+    email_backup_codes: bool
+    disabled_notices: _containers.RepeatedScalarFieldContainer[int]
+    brand: str
+    sender_name: str
+    sender_address: str
+    language: str
+    def __init__(self, schema: _Optional[int] = ..., enforcement: _Optional[int] = ..., frequency: _Optional[int] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[int]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ..., require_proof_for_changes: _Optional[bool] = ..., email_backup_codes: _Optional[bool] = ..., disabled_notices: _Optional[_Iterable[int]] = ..., brand: _Optional[str] = ..., sender_name: _Optional[str] = ..., sender_address: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...

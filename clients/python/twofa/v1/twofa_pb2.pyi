@@ -91,6 +91,16 @@ class DeviceTokenStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: _ClassVar[DeviceTokenStatus]
     DEVICE_TOKEN_STATUS_ALREADY_ISSUED: _ClassVar[DeviceTokenStatus]
 
+class Notice(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NOTICE_UNSPECIFIED: _ClassVar[Notice]
+    NOTICE_METHOD_DISABLED: _ClassVar[Notice]
+    NOTICE_RESET_CONFIRMED: _ClassVar[Notice]
+    NOTICE_BACKUP_CODES_REGENERATED: _ClassVar[Notice]
+    NOTICE_LOCKED_OUT: _ClassVar[Notice]
+    NOTICE_DEVICE_TRUSTED: _ClassVar[Notice]
+    NOTICE_BACKUP_CODE_USED: _ClassVar[Notice]
+
 class TotpAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TOTP_ALGORITHM_UNSPECIFIED: _ClassVar[TotpAlgorithm]
@@ -154,6 +164,13 @@ DEVICE_TOKEN_STATUS_ISSUED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_POLICY_EVERY_LOGIN: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_CODE_NOT_ACCEPTED: DeviceTokenStatus
 DEVICE_TOKEN_STATUS_ALREADY_ISSUED: DeviceTokenStatus
+NOTICE_UNSPECIFIED: Notice
+NOTICE_METHOD_DISABLED: Notice
+NOTICE_RESET_CONFIRMED: Notice
+NOTICE_BACKUP_CODES_REGENERATED: Notice
+NOTICE_LOCKED_OUT: Notice
+NOTICE_DEVICE_TRUSTED: Notice
+NOTICE_BACKUP_CODE_USED: Notice
 TOTP_ALGORITHM_UNSPECIFIED: TotpAlgorithm
 TOTP_ALGORITHM_SHA1: TotpAlgorithm
 TOTP_ALGORITHM_SHA256: TotpAlgorithm
@@ -165,7 +182,7 @@ IMPORT_RESULT_UNCHANGED: ImportResult
 IMPORT_RESULT_ALREADY_ENROLLED: ImportResult
 
 class Policy(_message.Message):
-    __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes")
+    __slots__ = ("enforcement", "frequency", "trusted_device_days", "max_attempts", "warn_after_failures", "lockout_seconds", "warning_text", "email_code_ttl_seconds", "allowed_methods", "lockout_escalation", "max_lockout_seconds", "require_proof_for_changes", "email_backup_codes", "disabled_notices", "brand", "sender_name", "sender_address", "language")
     ENFORCEMENT_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_DEVICE_DAYS_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +195,12 @@ class Policy(_message.Message):
     LOCKOUT_ESCALATION_FIELD_NUMBER: _ClassVar[int]
     MAX_LOCKOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_PROOF_FOR_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_BACKUP_CODES_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_NOTICES_FIELD_NUMBER: _ClassVar[int]
+    BRAND_FIELD_NUMBER: _ClassVar[int]
+    SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SENDER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     enforcement: Enforcement
     frequency: Frequency
     trusted_device_days: int
@@ -190,7 +213,13 @@ class Policy(_message.Message):
     lockout_escalation: bool
     max_lockout_seconds: int
     require_proof_for_changes: bool
-    def __init__(self, enforcement: _Optional[_Union[Enforcement, str]] = ..., frequency: _Optional[_Union[Frequency, str]] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[_Union[Method, str]]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ..., require_proof_for_changes: _Optional[bool] = ...) -> None: ...
+    email_backup_codes: bool
+    disabled_notices: _containers.RepeatedScalarFieldContainer[Notice]
+    brand: str
+    sender_name: str
+    sender_address: str
+    language: str
+    def __init__(self, enforcement: _Optional[_Union[Enforcement, str]] = ..., frequency: _Optional[_Union[Frequency, str]] = ..., trusted_device_days: _Optional[int] = ..., max_attempts: _Optional[int] = ..., warn_after_failures: _Optional[int] = ..., lockout_seconds: _Optional[int] = ..., warning_text: _Optional[str] = ..., email_code_ttl_seconds: _Optional[int] = ..., allowed_methods: _Optional[_Iterable[_Union[Method, str]]] = ..., lockout_escalation: _Optional[bool] = ..., max_lockout_seconds: _Optional[int] = ..., require_proof_for_changes: _Optional[bool] = ..., email_backup_codes: _Optional[bool] = ..., disabled_notices: _Optional[_Iterable[_Union[Notice, str]]] = ..., brand: _Optional[str] = ..., sender_name: _Optional[str] = ..., sender_address: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
 
 class MethodStatus(_message.Message):
     __slots__ = ("method", "state", "enabled_at", "reset_pending", "pending_expires_at")

@@ -190,7 +190,10 @@ class TwoFactorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SendLoginCode(self, request, context):
-        """Sends a login code to the user's enabled email address.
+        """Sends a login code to the user's enabled email address. The 60 s resend
+        cooldown holds while a code is outstanding: right after a code was used
+        (for example the set-up code, at the first login after enrollment) the
+        next one goes at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -205,7 +208,8 @@ class TwoFactorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RegenerateBackupCodes(self, request, context):
-        """Replaces the user's backup codes with a new set, returned once and emailed.
+        """Replaces the user's backup codes with a new set, returned once and emailed
+        (unless the tenant's policy sets `email_backup_codes` off).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

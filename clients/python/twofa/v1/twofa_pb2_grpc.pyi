@@ -90,13 +90,19 @@ class TwoFactorServiceStub:
     the application kept in a cookie (if any).
     """
     SendLoginCode: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.SendLoginCodeRequest, _twofa_pb2.SendLoginCodeResponse]
-    """Sends a login code to the user's enabled email address."""
+    """Sends a login code to the user's enabled email address. The 60 s resend
+    cooldown holds while a code is outstanding: right after a code was used
+    (for example the set-up code, at the first login after enrollment) the
+    next one goes at once.
+    """
     VerifyCode: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.VerifyCodeRequest, _twofa_pb2.VerifyCodeResponse]
     """Checks an authenticator-app, email or backup code under the attempt
     budget. With remember_device, also issues a trusted-device token.
     """
     RegenerateBackupCodes: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.RegenerateBackupCodesRequest, _twofa_pb2.RegenerateBackupCodesResponse]
-    """Replaces the user's backup codes with a new set, returned once and emailed."""
+    """Replaces the user's backup codes with a new set, returned once and emailed
+    (unless the tenant's policy sets `email_backup_codes` off).
+    """
     ListTrustedDevices: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.ListTrustedDevicesRequest, _twofa_pb2.ListTrustedDevicesResponse]
     """Lists the user's trusted devices (never their tokens)."""
     RevokeTrustedDevices: _grpc.UnaryUnaryMultiCallable[_twofa_pb2.RevokeTrustedDevicesRequest, _twofa_pb2.RevokeTrustedDevicesResponse]
@@ -161,13 +167,19 @@ class TwoFactorServiceAsyncStub(TwoFactorServiceStub):
     the application kept in a cookie (if any).
     """
     SendLoginCode: _aio.UnaryUnaryMultiCallable[_twofa_pb2.SendLoginCodeRequest, _twofa_pb2.SendLoginCodeResponse]  # type: ignore[assignment]
-    """Sends a login code to the user's enabled email address."""
+    """Sends a login code to the user's enabled email address. The 60 s resend
+    cooldown holds while a code is outstanding: right after a code was used
+    (for example the set-up code, at the first login after enrollment) the
+    next one goes at once.
+    """
     VerifyCode: _aio.UnaryUnaryMultiCallable[_twofa_pb2.VerifyCodeRequest, _twofa_pb2.VerifyCodeResponse]  # type: ignore[assignment]
     """Checks an authenticator-app, email or backup code under the attempt
     budget. With remember_device, also issues a trusted-device token.
     """
     RegenerateBackupCodes: _aio.UnaryUnaryMultiCallable[_twofa_pb2.RegenerateBackupCodesRequest, _twofa_pb2.RegenerateBackupCodesResponse]  # type: ignore[assignment]
-    """Replaces the user's backup codes with a new set, returned once and emailed."""
+    """Replaces the user's backup codes with a new set, returned once and emailed
+    (unless the tenant's policy sets `email_backup_codes` off).
+    """
     ListTrustedDevices: _aio.UnaryUnaryMultiCallable[_twofa_pb2.ListTrustedDevicesRequest, _twofa_pb2.ListTrustedDevicesResponse]  # type: ignore[assignment]
     """Lists the user's trusted devices (never their tokens)."""
     RevokeTrustedDevices: _aio.UnaryUnaryMultiCallable[_twofa_pb2.RevokeTrustedDevicesRequest, _twofa_pb2.RevokeTrustedDevicesResponse]  # type: ignore[assignment]
@@ -277,7 +289,11 @@ class TwoFactorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _twofa_pb2.SendLoginCodeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_twofa_pb2.SendLoginCodeResponse, _abc.Awaitable[_twofa_pb2.SendLoginCodeResponse]]:
-        """Sends a login code to the user's enabled email address."""
+        """Sends a login code to the user's enabled email address. The 60 s resend
+        cooldown holds while a code is outstanding: right after a code was used
+        (for example the set-up code, at the first login after enrollment) the
+        next one goes at once.
+        """
 
     @_abc_1.abstractmethod
     def VerifyCode(
@@ -295,7 +311,9 @@ class TwoFactorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _twofa_pb2.RegenerateBackupCodesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_twofa_pb2.RegenerateBackupCodesResponse, _abc.Awaitable[_twofa_pb2.RegenerateBackupCodesResponse]]:
-        """Replaces the user's backup codes with a new set, returned once and emailed."""
+        """Replaces the user's backup codes with a new set, returned once and emailed
+        (unless the tenant's policy sets `email_backup_codes` off).
+        """
 
     @_abc_1.abstractmethod
     def ListTrustedDevices(
