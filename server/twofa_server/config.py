@@ -22,7 +22,7 @@ from psycopg import conninfo
 
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
-from .core.models import Enforcement, Frequency, Method, Policy
+from .core.models import Enforcement, Frequency, MailKind, Method, Policy
 from .core.policy import (
     EMAIL_CODE_TTL_SECONDS,
     LOCKOUT_SECONDS,
@@ -61,6 +61,7 @@ class Settings:
     grace_seconds: float = 10.0
     reflection: bool = True
     log_level: str = "info"
+    log_format: str = "text"
     metrics_listen: str = "127.0.0.1:9464"
     audit_log: str = "stderr"
     sweep_interval_seconds: float = 3600.0
@@ -87,6 +88,8 @@ class Option:
     shown_default: str | None = None
     # Where the value goes in Settings ("section.field" or "field"); default: the key.
     target: str = ""
+    # A value that may hold a secret by mistake (a DSN with a password): never echoed back.
+    sensitive: bool = False
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -277,6 +280,7 @@ OPTIONS: tuple[Option, ...] = (
         _dsn,
         "PostgreSQL connection string or URI (libpq; TLS through `sslmode`), without the "
         "password (required with store = postgres)",
+        sensitive=True,
     ),
     Option(
         "postgres.password_file",
@@ -307,6 +311,13 @@ OPTIONS: tuple[Option, ...] = (
         "how often expired devices, set-ups and codes are purged from the store",
     ),
     Option("log_level", _log_level, "debug, info, warning or error"),
+    Option(
+        "log_format",
+        _choice_of("text", "json"),
+        "`text` (one line per message) or `json` (one JSON object per line: time, level, "
+        "logger, message, request_id) for the application log on stderr; the audit log "
+        "is apart (audit.log)",
+    ),
     Option(
         "metrics_listen",
         _address,
@@ -477,9 +488,24 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds --config and one flag per setting (all default to 'not given')."""
+    """Adds --config and one flag per setting (all default to 'not given').
+
+    A true-or-false setting's flag works bare (`--allow-insecure` is
+    `--allow-insecure true`) and still takes a value (`--reflection false`).
+    """
     parser.add_argument("--config", type=Path, help="TOML configuration file")
     for option in OPTIONS:
+        if option.parse is _bool:
+            parser.add_argument(
+                flag_name(option.key),
+                dest=option.key,
+                default=None,
+                nargs="?",
+                const="true",
+                metavar="true|false",
+                help=f"{option.help} (bare: true)",
+            )
+            continue
         parser.add_argument(
             flag_name(option.key), dest=option.key, default=None, metavar="VALUE", help=option.help
         )
@@ -495,6 +521,20 @@ def load_settings(
     Raises:
         ConfigError: naming the setting, where it came from and what is allowed.
     """
+    return load_settings_and_sources(flags, environ, config_file)[0]
+
+
+def load_settings_and_sources(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """load_settings, and where each key that is not a default came from: the config file's
+    path, the variable (TWOFA_...) or the flag (--...).
+
+    Raises:
+        ConfigError: naming the setting, where it came from and what is allowed.
+    """
     environ = os.environ if environ is None else environ
     if config_file is None and environ.get(CONFIG_ENV):
         config_file = Path(environ[CONFIG_ENV])
@@ -505,18 +545,21 @@ def load_settings(
     ]
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    sources: dict[str, str] = {}
     for source, layer in layers:
         for key, raw in layer.items():
             where = {"environment": env_name(key), "flag": flag_name(key)}.get(source)
             named = f" ({key})" if where else ""
             origins[key] = f"{source} setting {where or key}{named}"
+            sources[key] = where or str(config_file)
             try:
                 values[key] = _BY_KEY[key].parse(raw)
             except ValueError as exc:
+                shown = "<hidden>" if _BY_KEY[key].sensitive else repr(raw)
                 raise ConfigError(
-                    f"{source} setting {where or key}={raw!r}{named} is invalid: {exc}"
+                    f"{source} setting {where or key}={shown}{named} is invalid: {exc}"
                 ) from None
-    return _build(values, origins)
+    return _build(values, origins), sources
 
 
 def _build(values: dict[str, Any], origins: Mapping[str, str]) -> Settings:
@@ -568,14 +611,52 @@ def _check_combinations(settings: Settings, origins: Mapping[str, str]) -> None:
         )
 
 
+def value_of(settings: Settings, option: Option) -> Any:
+    """The value `settings` holds for `option` (e.g. policy.max_attempts)."""
+    value: Any = settings
+    for part in option.path:
+        value = getattr(value, part)
+    return value
+
+
+# The files mail.template_dir may hold: <kind><suffix> for each kind of mail
+# (delivery/templates.py reads exactly these; tests/e2e/test_cli.py checks it).
+TEMPLATE_SUFFIXES = (".subject.txt", ".txt", ".html")
+
+
+def template_file_names() -> tuple[str, ...]:
+    return tuple(kind.value + suffix for kind in MailKind for suffix in TEMPLATE_SUFFIXES)
+
+
+def unused_template_files(directory: Path | None) -> str:
+    """A warning (one line) naming the files in `directory` that twofa never reads, so that
+    a misspelt name such as login-code.txt is not ignored in silence; empty when there is
+    none. Hidden entries (a Kubernetes ConfigMap mount's ..data) and directories are
+    left alone."""
+    if directory is None or not directory.is_dir():
+        return ""
+    known = template_file_names()
+    unused = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith(".") or entry.name in known or entry.is_dir():
+            continue
+        close = difflib.get_close_matches(entry.name, known, n=1, cutoff=0.6)
+        unused.append(entry.name + (f" (did you mean {close[0]}?)" if close else ""))
+    if not unused:
+        return ""
+    return (
+        f"mail.template_dir {directory} holds files twofa does not use, so the built-in "
+        f"templates stand in for them: {', '.join(unused)}; the names twofa reads: "
+        + ", ".join(known)
+    )
+
+
 def describe(options: Sequence[Option] = OPTIONS) -> str:
     """The configuration table for the README, from the same declarations."""
     defaults = Settings()
     rows = ["| key | env / flag | default | meaning |", "|---|---|---|---|"]
     for option in options:
-        default: Any = defaults
-        for part in option.path:
-            default = getattr(default, part)
+        default = value_of(defaults, option)
         shown = option.shown_default or _show(default)
         rows.append(
             f"| `{option.key}` | `{env_name(option.key)}` `{flag_name(option.key)}` "

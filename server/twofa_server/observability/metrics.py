@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import platform
 from collections.abc import Callable, Iterable, Sequence
-from importlib import metadata
 from typing import Protocol
 
 from prometheus_client import (
@@ -27,12 +26,13 @@ from prometheus_client.registry import Collector
 from ..core.events import Event, EventType
 from ..core.models import LoginReason, MailKind, Method, VerifyReason
 from ..core.ports import Clock
+from ..version import version as installed_version
 
 log = logging.getLogger("twofa.metrics")
 
 # prometheus_client's switch is process-wide and read at each scrape: every counter and
 # histogram of every registry in this process (gRPC ones included) leaves out `_created`.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 VERIFY_METHODS = ("authenticator_app", "email", "backup_code")
 SETUP_METHODS = ("authenticator_app", "email")
@@ -80,13 +80,6 @@ _ENROLLMENT_EVENT_FOR = {
 
 def _method(method: Method | None) -> str:
     return method.name.lower() if method is not None else "unspecified"
-
-
-def _version() -> str:
-    try:
-        return metadata.version("twofa")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 class Metrics:
@@ -163,7 +156,7 @@ class Metrics:
             "The running build (always 1).",
             ("version", "python_version"),
             registry=registry,
-        ).labels(version or _version(), platform.python_version()).set(1)
+        ).labels(version or installed_version(), platform.python_version()).set(1)
         self._preinitialise()
         self._count: dict[EventType, Callable[[Event], None]] = {
             EventType.VERIFICATION_ACCEPTED: self._verification,
