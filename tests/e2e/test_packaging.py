@@ -17,6 +17,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,32 @@ def outside_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+@contextmanager
+def serving(
+    command: list[str], *, cwd: Path, env: dict[str, str], user: int | None = None
+) -> Iterator[None]:
+    """`twofa serve` running while the block runs; then SIGTERM, and it must exit 0 having
+    logged that it stopped."""
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        user=user,
+        group=user,
+        extra_groups=[] if user is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            yield
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, errors = server.communicate(timeout=WAIT)
+    assert server.returncode == 0 and "twofa stopped" in errors, errors
 
 
 @pytest.fixture(scope="module")
@@ -135,31 +162,15 @@ def test_the_wheels_install_into_a_clean_virtualenv_and_serve(
     assert init.returncode == 0, init.stderr
     socket = f"unix:{short_dir / 'api.sock'}"
     serve = [twofa, "serve", "--data-dir", "data", "--listen", "", "--metrics-listen", ""]
-    with subprocess.Popen(
-        [*serve, "--unix-socket", str(short_dir / "api.sock")],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as server:
-        try:
-            health = run(
-                [twofa, "health", "--address", socket, "--wait", str(WAIT)], cwd=tmp_path, env=env
-            )
-            assert health.stdout == f"twofa: {socket} is SERVING\n", health.stderr
-            user = run(
-                [twofa, "user", "status", "acme", "alice", "--address", socket],
-                cwd=tmp_path,
-                env=env,
-            )
-            assert user.returncode == 0 and "2FA               off" in user.stdout, user.stderr
-        finally:
-            server.send_signal(signal.SIGTERM)
-            _, errors = server.communicate(timeout=WAIT)
-    assert server.returncode == 0, errors
-    assert "twofa stopped" in errors
+    with serving([*serve, "--unix-socket", str(short_dir / "api.sock")], cwd=tmp_path, env=env):
+        health = run(
+            [twofa, "health", "--address", socket, "--wait", str(WAIT)], cwd=tmp_path, env=env
+        )
+        assert health.stdout == f"twofa: {socket} is SERVING\n", health.stderr
+        user = run(
+            [twofa, "user", "status", "acme", "alice", "--address", socket], cwd=tmp_path, env=env
+        )
+        assert user.returncode == 0 and "2FA               off" in user.stdout, user.stderr
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs processes as other users: needs root")
@@ -231,24 +242,9 @@ def _init_serve_and_check_health(
     initialised = run(store_init, cwd=cwd, env=env, user=uid)
     assert initialised.returncode == 0, initialised.stderr
     _, healthcheck = dockerfile.healthcheck()
-    with subprocess.Popen(
-        ["twofa", "serve"],  # the image's ENTRYPOINT, found on its PATH
-        cwd=cwd,
-        env=env,
-        user=uid,
-        group=uid,
-        extra_groups=[],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as server:
-        try:
-            waited = run([*healthcheck, "--wait", str(WAIT)], cwd=cwd, env=env, user=uid)
-            assert waited.returncode == 0, waited.stderr
-            assert waited.stdout.startswith("twofa: 127.0.0.1:"), waited.stdout  # health_listen
-            assert run(healthcheck, cwd=cwd, env=env, user=uid).returncode == 0  # the CMD itself
-        finally:
-            server.send_signal(signal.SIGTERM)
-            _, errors = server.communicate(timeout=WAIT)
-    assert server.returncode == 0, errors
+    # The image's ENTRYPOINT, found on its PATH.
+    with serving(["twofa", "serve"], cwd=cwd, env=env, user=uid):
+        waited = run([*healthcheck, "--wait", str(WAIT)], cwd=cwd, env=env, user=uid)
+        assert waited.returncode == 0, waited.stderr
+        assert waited.stdout.startswith("twofa: 127.0.0.1:"), waited.stdout  # health_listen
+        assert run(healthcheck, cwd=cwd, env=env, user=uid).returncode == 0  # the CMD itself

@@ -16,13 +16,13 @@ from typing import Any
 
 import grpc
 
+from ..api.transport import read_pem
 from ..config import ConfigError, Settings, load_settings
 from ..crypto.secret_file import read_secret_line
 from ..errors import OperatorError
 from .common import CommandRefused
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
-_MAX_PEM_BYTES = 1 << 20
 # Wildcard listen addresses, and where on this host they answer.
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}  # noqa: S104 - read, not bound
 
@@ -168,15 +168,9 @@ def _pem(path: Path | None, option: str) -> bytes | None:
     if path is None:
         return None
     try:
-        with path.open("rb") as file:
-            data = file.read(_MAX_PEM_BYTES + 1)
-    except FileNotFoundError:
-        raise CommandRefused(f"{option} {path} not found") from None
-    except OSError as error:
-        raise CommandRefused(f"{option} {path} cannot be read ({error.strerror})") from None
-    if len(data) > _MAX_PEM_BYTES or b"-----BEGIN " not in data:
-        raise CommandRefused(f"{option} {path} does not hold PEM data")
-    return data
+        return read_pem(option, path, b"-----BEGIN ", "PEM data")
+    except ValueError as error:
+        raise CommandRefused(str(error)) from None
 
 
 def _seconds(text: str) -> float:
