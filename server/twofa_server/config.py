@@ -88,8 +88,8 @@ class Option:
     shown_default: str | None = None
     # Where the value goes in Settings ("section.field" or "field"); default: the key.
     target: str = ""
-    # A value that may hold a secret by mistake (a DSN with a password): never echoed back.
-    sensitive: bool = False
+    # Whether an invalid value may be quoted back (not when it might hold a secret).
+    quoted: bool = True
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -280,7 +280,7 @@ OPTIONS: tuple[Option, ...] = (
         _dsn,
         "PostgreSQL connection string or URI (libpq; TLS through `sslmode`), without the "
         "password (required with store = postgres)",
-        sensitive=True,
+        quoted=False,
     ),
     Option(
         "postgres.password_file",
@@ -555,9 +555,9 @@ def load_settings_and_sources(
             try:
                 values[key] = _BY_KEY[key].parse(raw)
             except ValueError as exc:
-                shown = "<hidden>" if _BY_KEY[key].sensitive else repr(raw)
+                shown = f"={raw!r}" if _BY_KEY[key].quoted else ""
                 raise ConfigError(
-                    f"{source} setting {where or key}={shown}{named} is invalid: {exc}"
+                    f"{source} setting {where or key}{shown}{named} is invalid: {exc}"
                 ) from None
     return _build(values, origins), sources
 

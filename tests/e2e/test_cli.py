@@ -56,6 +56,7 @@ def test_true_or_false_flags_work_bare_and_with_a_value(tmp_path: Path, data_dir
     bare = check(*at, "--allow-insecure", "--reflection", cwd=tmp_path)
     assert bare.returncode == 0, bare.stderr
     assert re.search(r"^allow_insecure = true +# --allow-insecure$", bare.stdout, re.M)
+    assert bare.stderr.startswith("twofa: warning: serving the API in plaintext on 0.0.0.0")
     valued = check(*at, "--allow-insecure", "true", "--reflection", "false", cwd=tmp_path)
     assert re.search(r"^reflection = false +# --reflection$", valued.stdout, re.M)
     # Without the flag, plaintext beyond loopback is still refused, in one line.

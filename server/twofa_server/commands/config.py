@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 def check_config(args: argparse.Namespace) -> None:
     from ..app import delivery_for, describe_security, security_for  # see cli._serve
 
+    # What the checks log (e.g. plaintext allowed beyond loopback) reads as warnings.
+    logging.basicConfig(format="twofa: warning: %(message)s", level=logging.WARNING)
     settings, sources = load_settings_and_sources(vars(args), config_file=args.config)
     security_for(settings)
     delivery_for(settings)
@@ -91,7 +94,7 @@ def effective_values(settings: Settings, sources: dict[str, str]) -> str:
 def _masked(option: Option, value: Any) -> Any:
     """A value that could hold a secret by mistake, without it (a DSN's password is refused
     when loaded; this is a second guard)."""
-    if not option.sensitive or not value:
+    if option.quoted or not value:
         return value
     parts = conninfo.conninfo_to_dict(value)
     if "password" in parts:
