@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./data
 GOOGLE_PROTOS = $(shell $(BIN)/python -c "import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), '_proto'))")
 
-.PHONY: run test lint proto proto-check buf-lint buf-gen-check buf-breaking node-client bench bench-against docs install install-dev demo clean
+.PHONY: run test lint dist health proto proto-check buf-lint buf-gen-check buf-breaking node-client bench bench-against docs install install-dev demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,21 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy server clients/python/twofa_client tests bench tools \
 	  examples/control-panel/control_panel examples/control-panel/tests examples/control-panel/demo.py
+
+# Wheels and sdists of the client and the server, into $(DIST): what an install uses
+# (docs/operations.md). Each wheel is built from its sdist, so an sdist that misses a
+# file fails here. Install both by path: PyPI's "twofa" is another project.
+DIST ?= dist
+dist: install-dev
+	rm -f $(DIST)/twofa-[0-9]*.whl $(DIST)/twofa-[0-9]*.tar.gz \
+	  $(DIST)/twofa_client-[0-9]*.whl $(DIST)/twofa_client-[0-9]*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) clients/python
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) .
+	@echo "make dist: install with: pip install $(DIST)/twofa_client-*.whl $(DIST)/twofa-*.whl"
+
+# Is the twofa of `make run` (or the configuration in TWOFA_*) serving? Exit 0 if so.
+health: install
+	$(BIN)/twofa health $(HEALTH_ARGS)
 
 # twofa, an SMTP catcher and the control panel (examples/control-panel); Ctrl-C stops all three.
 DEMO_DIR ?= ./demo-data

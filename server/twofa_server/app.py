@@ -36,7 +36,7 @@ from .api.rendering import RendererStartFailed, RenderPool
 from .api.runner import UseCaseRunner
 from .api.servicer import TwoFactorServicer
 from .clock import SystemClock, SystemRandom
-from .config import Settings
+from .config import Settings, unused_template_files
 from .core.ports import Clock, Random
 from .core.service import ServiceSettings, TwoFactorService
 from .delivery import ConsoleMailer, Mailer, SmtpMailer, TemplateError, Templates
@@ -174,8 +174,11 @@ def start(
         clock, random: injected by tests; the system's by default.
     """
     clock = clock or SystemClock()
-    credentials, token = _security(settings)
-    mailer, templates = _delivery(settings)
+    credentials, token = security_for(settings)
+    mailer, templates = delivery_for(settings)
+    unused_templates = unused_template_files(settings.mail.template_dir)
+    if unused_templates:
+        log.warning("%s", unused_templates)
     keyring_seen = keyring_signature(settings.keyring_path)  # before it is read
     store, sealer, hasher, _ = open_store(settings, clock)
     observability = _observability(settings, clock, store)
@@ -333,7 +336,7 @@ def _serve_metrics(settings: Settings, observability: Observability) -> None:
         ) from None
 
 
-def _delivery(settings: Settings) -> tuple[Mailer, Templates]:
+def delivery_for(settings: Settings) -> tuple[Mailer, Templates]:
     """The mailer and templates; a wrong setting or template stops start-up here."""
     try:
         templates = Templates(settings.mail)
@@ -344,7 +347,7 @@ def _delivery(settings: Settings) -> tuple[Mailer, Templates]:
     return ConsoleMailer(), templates
 
 
-def _security(settings: Settings) -> tuple[grpc.ServerCredentials | None, bytes | None]:
+def security_for(settings: Settings) -> tuple[grpc.ServerCredentials | None, bytes | None]:
     """TLS credentials and the bearer token, read once; checked before anything is opened."""
     try:
         credentials = transport.server_credentials(settings.tls)
@@ -422,7 +425,7 @@ def _add_port(
         ) from None
 
 
-def _describe_security(settings: Settings) -> str:
+def describe_security(settings: Settings) -> str:
     tls = settings.tls
     kind = "plaintext" if tls.cert_file is None else "TLS"
     if tls.client_ca_file is not None:
@@ -436,7 +439,7 @@ def serve(settings: Settings) -> None:
     app = start(settings)
     log.info("twofa serving on %s (%s)", ", ".join(app.addresses), app.store.where)
     if settings.listen:
-        log.info("transport on %s: %s", settings.listen, _describe_security(settings))
+        log.info("transport on %s: %s", settings.listen, describe_security(settings))
     if app.health_address:
         log.info("health checks (plaintext, Check only) on %s", app.health_address)
     if app.metrics_address:

@@ -25,7 +25,14 @@ from .api.admission import AdmissionSettings
 from .api.transport import AuthSettings, TlsSettings
 from .core.errors import InvalidArgument
 from .core.letterhead import LANGUAGES
-from .core.models import NOTICE_KINDS, SETUP_METHODS, Enforcement, Frequency, Policy
+from .core.models import (
+    NOTICE_KINDS,
+    SETUP_METHODS,
+    Enforcement,
+    Frequency,
+    MailKind,
+    Policy,
+)
 from .core.policy import (
     EMAIL_CODE_TTL_SECONDS,
     LOCKOUT_SECONDS,
@@ -67,6 +74,7 @@ class Settings:
     grace_seconds: float = 10.0
     reflection: bool = True
     log_level: str = "info"
+    log_format: str = "text"
     metrics_listen: str = "127.0.0.1:9464"
     audit_log: str = "stderr"
     sweep_interval_seconds: float = 3600.0
@@ -367,6 +375,13 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("log_level", _log_level, "debug, info, warning or error"),
     Option(
+        "log_format",
+        _choice_of("text", "json"),
+        "`text` (one line per message) or `json` (one JSON object per line: time, level, "
+        "logger, message, request_id) for the application log on stderr; the audit log "
+        "is apart (audit.log)",
+    ),
+    Option(
         "metrics_listen",
         _address,
         "HTTP address of the Prometheus `/metrics` endpoint, host:port (empty: off)",
@@ -558,9 +573,24 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds --config and one flag per setting (all default to 'not given')."""
+    """Adds --config and one flag per setting (all default to 'not given').
+
+    A true-or-false setting's flag works bare (`--allow-insecure` is
+    `--allow-insecure true`) and still takes a value (`--reflection false`).
+    """
     parser.add_argument("--config", type=Path, help="TOML configuration file")
     for option in OPTIONS:
+        if option.parse is _bool:
+            parser.add_argument(
+                flag_name(option.key),
+                dest=option.key,
+                default=None,
+                nargs="?",
+                const="true",
+                metavar="true|false",
+                help=f"{option.help} (bare: true)",
+            )
+            continue
         parser.add_argument(
             flag_name(option.key), dest=option.key, default=None, metavar="VALUE", help=option.help
         )
@@ -576,6 +606,20 @@ def load_settings(
     Raises:
         ConfigError: naming the setting, where it came from and what is allowed.
     """
+    return load_settings_and_sources(flags, environ, config_file)[0]
+
+
+def load_settings_and_sources(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """load_settings, and where each key that is not a default came from: the config file's
+    path, the variable (TWOFA_...) or the flag (--...).
+
+    Raises:
+        ConfigError: naming the setting, where it came from and what is allowed.
+    """
     environ = os.environ if environ is None else environ
     if config_file is None and environ.get(CONFIG_ENV):
         config_file = Path(environ[CONFIG_ENV])
@@ -586,11 +630,13 @@ def load_settings(
     ]
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    sources: dict[str, str] = {}
     for source, layer in layers:
         for key, raw in layer.items():
             where = {"environment": env_name(key), "flag": flag_name(key)}.get(source)
             named = f" ({key})" if where else ""
             origins[key] = f"{source} setting {where or key}{named}"
+            sources[key] = where or str(config_file)
             try:
                 values[key] = _BY_KEY[key].parse(raw)
             except ValueError as exc:
@@ -598,7 +644,7 @@ def load_settings(
                 raise ConfigError(
                     f"{source} setting {where or key}{shown}{named} is invalid: {exc}"
                 ) from None
-    return _build(values, origins)
+    return _build(values, origins), sources
 
 
 def _build(values: dict[str, Any], origins: Mapping[str, str]) -> Settings:
@@ -650,14 +696,52 @@ def _check_combinations(settings: Settings, origins: Mapping[str, str]) -> None:
         )
 
 
+def value_of(settings: Settings, option: Option) -> Any:
+    """The value `settings` holds for `option` (e.g. policy.max_attempts)."""
+    value: Any = settings
+    for part in option.path:
+        value = getattr(value, part)
+    return value
+
+
+# The files mail.template_dir may hold: <kind><suffix> for each kind of mail
+# (delivery/templates.py reads exactly these; tests/e2e/test_cli.py checks it).
+TEMPLATE_SUFFIXES = (".subject.txt", ".txt", ".html")
+
+
+def template_file_names() -> tuple[str, ...]:
+    return tuple(kind.value + suffix for kind in MailKind for suffix in TEMPLATE_SUFFIXES)
+
+
+def unused_template_files(directory: Path | None) -> str:
+    """A warning (one line) naming the files in `directory` that twofa never reads, so that
+    a misspelt name such as login-code.txt is not ignored in silence; empty when there is
+    none. Hidden entries (a Kubernetes ConfigMap mount's ..data) and directories are
+    left alone."""
+    if directory is None or not directory.is_dir():
+        return ""
+    known = template_file_names()
+    unused = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith(".") or entry.name in known or entry.is_dir():
+            continue
+        close = difflib.get_close_matches(entry.name, known, n=1, cutoff=0.6)
+        unused.append(entry.name + (f" (did you mean {close[0]}?)" if close else ""))
+    if not unused:
+        return ""
+    return (
+        f"mail.template_dir {directory} holds files twofa does not use, so the built-in "
+        f"templates stand in for them: {', '.join(unused)}; the names twofa reads: "
+        + ", ".join(known)
+    )
+
+
 def describe(options: Sequence[Option] = OPTIONS) -> str:
     """The configuration table for the README, from the same declarations."""
     defaults = Settings()
     rows = ["| key | env / flag | default | meaning |", "|---|---|---|---|"]
     for option in options:
-        default: Any = defaults
-        for part in option.path:
-            default = getattr(default, part)
+        default = value_of(defaults, option)
         shown = option.shown_default or _show(default)
         rows.append(
             f"| `{option.key}` | `{env_name(option.key)}` `{flag_name(option.key)}` "

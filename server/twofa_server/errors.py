@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class OperatorError(Exception):
     """Something the operator can fix; the message says what happened and what to do."""
+
+    # The command's exit status: 2, a refusal; the commands that call a running server
+    # exit 1 when it cannot be reached or refuses the call (as `twofa health` does).
+    exit_status = 2

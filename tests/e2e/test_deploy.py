@@ -21,15 +21,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from twofa_server.app import Application
 from twofa_server.config import OPTIONS, Settings, env_name, load_settings
 
+from ..support import dockerfile
 from ..support.paths import REPO
-from ..support.processes import run_twofa
+from ..support.processes import clean_env, run_twofa, serving, stop
 from ..support.tools import required_tool
 
 DEPLOY = REPO / "deploy"
 RULES = DEPLOY / "prometheus" / "twofa-rules.yaml"
 RULE_TESTS = DEPLOY / "prometheus" / "twofa-rules.test.yaml"
 DASHBOARD = DEPLOY / "grafana" / "twofa-dashboard.json"
-DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 KUBERNETES = DEPLOY / "kubernetes" / "deployment.yaml"
 STATEFULSET = DEPLOY / "kubernetes" / "statefulset-lmdb.yaml"
 SYSTEMD = DEPLOY / "systemd" / "twofa.service"
@@ -37,8 +37,13 @@ SYSTEMD = DEPLOY / "systemd" / "twofa.service"
 KNOWN_VARIABLES = {env_name(option.key) for option in OPTIONS} | {"TWOFA_CONFIG"}
 METRIC = re.compile(r"\b(?:twofa|grpc_server)_[a-z0-9_]*[a-z0-9]")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
-# The six alerts the issue asks for, plus the stuck re-seal.
+# The six alerts the issue asks for, the stuck re-seal, and (issue 14) twofa down or not
+# scraped at all, its store down, and a key not loaded.
 ALERTS = {
+    "TwoFADown",
+    "TwoFAAbsent",
+    "TwoFAStoreDown",
+    "TwoFAKeyNotLoaded",
     "TwoFALockoutSpike",
     "TwoFAEmailDeliveryFailing",
     "TwoFAEmailOutboxStuck",
@@ -70,6 +75,13 @@ def test_the_alert_rules_pass_their_unit_tests() -> None:
     # Among them: lockouts and caller errors never fire TwoFAServerErrors.
     result = run(promtool(), "test", "rules", str(RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_unit_test_that_sees_it_fire() -> None:
+    tests = RULE_TESTS.read_text()
+    for alert in ALERTS - {"TwoFAVerifyLatencyHigh"}:
+        fired = re.search(rf"alertname: {alert}\n\s+exp_alerts:\n\s+- exp_labels", tests)
+        assert fired, f"no unit test of {RULE_TESTS.name} expects {alert} to fire"
 
 
 def test_the_rules_are_the_alerts_the_issue_asks_for() -> None:
@@ -166,33 +178,8 @@ def test_the_dashboard_has_the_rows_the_issue_asks_for() -> None:
 # --------------------------------------------------------------------------- Dockerfile
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for line in DOCKERFILE.read_text().splitlines():
-        if not pending and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
-    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1]) for text in logical]
-
-
-def environment_of_dockerfile() -> dict[str, str]:
-    env: dict[str, str] = {}
-    for instruction, arguments in dockerfile_instructions():
-        if instruction == "ENV":
-            for pair in shlex.split(arguments):
-                name, _, value = pair.partition("=")
-                env[name] = value
-    return env
-
-
 def test_dockerfile_is_multi_stage_slim_non_root_with_an_exec_entrypoint() -> None:
-    instructions = dockerfile_instructions()
+    instructions = dockerfile.instructions()
     froms = [args for name, args in instructions if name == "FROM"]
     assert froms == ["python:3.11-slim AS build", "python:3.11-slim"]
     final = instructions[[name for name, _ in instructions].index("FROM", 1) :]
@@ -210,7 +197,7 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_an_exec_entrypoint() -> No
 def test_dockerfile_copies_paths_that_exist_and_the_dockerignore_keeps() -> None:
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     kept = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
-    for name, arguments in dockerfile_instructions():
+    for name, arguments in dockerfile.instructions():
         if name != "COPY" or arguments.startswith("--from"):
             continue
         *sources, _target = arguments.split()
@@ -220,7 +207,7 @@ def test_dockerfile_copies_paths_that_exist_and_the_dockerignore_keeps() -> None
 
 
 def test_dockerfile_environment_is_a_valid_configuration() -> None:
-    env = environment_of_dockerfile()
+    env = dockerfile.environment()
     twofa = {name: value for name, value in env.items() if name.startswith("TWOFA_")}
     assert set(twofa) <= KNOWN_VARIABLES, set(twofa) - KNOWN_VARIABLES
     settings = load_settings(environ=twofa)
@@ -229,10 +216,22 @@ def test_dockerfile_environment_is_a_valid_configuration() -> None:
     assert settings.health_listen == "0.0.0.0:8081"
     assert settings.metrics_listen == "0.0.0.0:9464"
     exposed = {
-        args for name, args in dockerfile_instructions() if name == "EXPOSE" for args in [args]
+        args for name, args in dockerfile.instructions() if name == "EXPOSE" for args in [args]
     }
     assert exposed == {"8081 9464"}
     assert env["PATH"].startswith("/opt/twofa/bin:")
+
+
+def test_the_image_has_a_healthcheck_that_runs_twofa_health_within_its_timeout() -> None:
+    options, command = dockerfile.healthcheck()
+    assert command[:2] == ["twofa", "health"]
+    final = dockerfile.instructions()
+    final = final[[name for name, _ in final].index("FROM", 1) :]
+    assert "HEALTHCHECK" in [name for name, _ in final]
+    # The check's own deadline ends before Docker gives up on it.
+    deadline = float(command[command.index("--timeout") + 1])
+    assert deadline < float(options["timeout"].removesuffix("s"))
+    assert {"interval", "timeout", "start-period", "retries"} <= options.keys()
 
 
 def test_the_entrypoint_command_runs(tmp_path: Path) -> None:
@@ -354,6 +353,27 @@ def test_systemd_unit_runs_twofa_with_a_dynamic_user_and_the_keyring_as_a_creden
     settings = load_settings(environ=env)
     assert settings.data_dir == Path("/var/lib/twofa")  # StateDirectory
     assert Path(settings.unix_socket).parent == Path("/run/twofa")  # RuntimeDirectory
+
+
+def test_the_units_start_check_waits_for_a_serving_twofa(
+    tmp_path: Path, data_dir: Path, socket_path: Path
+) -> None:
+    [post] = [value for key, value in unit_settings() if key == "ExecStartPost"]
+    program, *args = shlex.split(post)
+    assert program == "/opt/twofa/bin/twofa" and args[:1] == ["health"]
+    env = dict(value.split("=", 1) for key, value in unit_settings() if key == "Environment")
+    with serving(tmp_path, data_dir, socket_path, "--health-listen", "127.0.0.1:0") as (server, _):
+        line = server.wait_for_line("health checks (plaintext, Check only) on ")
+        health = line.rsplit(" on ", 1)[1]
+        # The unit's environment, but this server's health port instead of 8081.
+        env["TWOFA_HEALTH_LISTEN"] = health
+        result = run_twofa(*args, cwd=tmp_path, env=clean_env(**env))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"twofa: {health} is SERVING\n"
+        stop(server)
+    # Once it has stopped, the same check fails: what makes systemd see a failed start.
+    stopped = run_twofa("health", "--timeout", "2", cwd=tmp_path, env=clean_env(**env))
+    assert stopped.returncode == 1 and "UNAVAILABLE" in stopped.stderr
 
 
 def test_systemd_analyze_accepts_the_unit(tmp_path: Path) -> None:

@@ -75,12 +75,12 @@ def server_credentials(tls: TlsSettings) -> grpc.ServerCredentials | None:
             f"tls.cert_file {tls.cert_file} is set without tls.key_file: set both for TLS, "
             "or neither for plaintext"
         )
-    chain = _read_pem("tls.cert_file", tls.cert_file, _CERTIFICATE, "a PEM certificate")
-    key = _read_pem("tls.key_file", tls.key_file, _PRIVATE_KEY, "a PEM private key")
+    chain = read_pem("tls.cert_file", tls.cert_file, _CERTIFICATE, "a PEM certificate")
+    key = read_pem("tls.key_file", tls.key_file, _PRIVATE_KEY, "a PEM private key")
     _check_key_pair(tls.cert_file, tls.key_file)
     client_ca = None
     if tls.client_ca_file is not None:
-        client_ca = _read_pem(
+        client_ca = read_pem(
             "tls.client_ca_file", tls.client_ca_file, _CERTIFICATE, "PEM CA certificates"
         )
         _check_ca(tls.client_ca_file, client_ca)
@@ -89,7 +89,8 @@ def server_credentials(tls: TlsSettings) -> grpc.ServerCredentials | None:
     )
 
 
-def _read_pem(setting: str, path: Path, marker: bytes, what: str) -> bytes:
+def read_pem(setting: str, path: Path, marker: bytes, what: str) -> bytes:
+    """The PEM file `path` holding `marker`; a ValueError names `setting` and the file."""
     try:
         with path.open("rb") as file:
             data = file.read(_MAX_PEM_BYTES + 1)

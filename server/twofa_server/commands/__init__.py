@@ -1,10 +1,11 @@
-"""The operator commands: `twofa keys …`, `twofa store …`, `twofa backup`, `twofa status`."""
+"""The operator commands: `twofa keys …`, `twofa store …`, `twofa backup`, `twofa status`,
+`twofa config check`, and those that call a running server: `twofa health`, `twofa user …`."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import backup, keys, status, store
+from . import backup, config, health, keys, status, store, users
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,3 +17,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     backup.add_command(commands)
     status.add_command(commands)
     store.add_commands(commands)
+    config.add_commands(commands)
+    health.add_command(commands)
+    users.add_commands(commands)

@@ -31,6 +31,12 @@ def print_status(args: argparse.Namespace) -> None:
         keyring, keyring_error = load_keyring(path), ""
     except KeyringError as exc:
         keyring, keyring_error = None, str(exc)
+        if not path.exists():
+            # A backup holds no keyring, and a new keyring never opens an old store.
+            keyring_error = (
+                f"no keyring at {path} (a backup holds none): pass --keyring PATH with the "
+                "keyring this store was sealed with to see which keys its records need"
+            )
     census, where, usage = census_of(settings, keyring.primary_key_id if keyring else None)
     report = status_report(settings, where, usage, census, path, keyring, keyring_error)
     if args.json:

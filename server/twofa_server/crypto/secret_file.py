@@ -38,6 +38,10 @@ def read_secret_file(path: Path, setting: str, max_bytes: int, if_missing: str =
     except FileNotFoundError:
         advice = if_missing or "check the path"
         raise SecretFileError(f"{setting} {path} not found: {advice}") from None
+    except PermissionError as exc:
+        raise SecretFileError(
+            f"{setting} {path} cannot be opened ({exc.strerror}): {_whose(path)}"
+        ) from None
     except OSError as exc:
         raise SecretFileError(
             f"{setting} {path} cannot be opened ({exc.strerror}): "
@@ -71,6 +75,21 @@ def read_secret_file(path: Path, setting: str, max_bytes: int, if_missing: str =
     if len(data) > max_bytes:
         raise SecretFileError(f"{setting} {path} is too large: {_RIGHT_FILE}")
     return data
+
+
+def _whose(path: Path) -> str:
+    """Advice for a file this process may not read: whose it is, and who this process is
+    (a container's user is often not the host user who wrote the file)."""
+    me = os.geteuid()
+    try:
+        info = os.stat(path)
+    except OSError:
+        return f"check that uid {me}, which twofa runs as, may reach and read the file"
+    return (
+        f"it belongs to uid {info.st_uid} (mode {stat.S_IMODE(info.st_mode):04o}) and twofa "
+        f"runs as uid {me}: give the file to uid {me} (chown), or run twofa as uid "
+        f"{info.st_uid}"
+    )
 
 
 def read_secret_line(path: Path, setting: str, max_bytes: int = 4096) -> str:
