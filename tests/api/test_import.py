@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-import subprocess
 from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
@@ -31,41 +29,11 @@ from twofa_server.app import Application
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
 from ..support.metrics import scrape, value
-from ..support.tools import required_tool
+from ..support.oathtool import new_secret, oathtool
 from ..support.totp import totp_code
 
 T = "acme"
 COMBINATIONS = list(itertools.product((6, 8), (30, 60), ("SHA1", "SHA256", "SHA512")))
-
-
-def new_secret(size: int = 20) -> str:
-    """`size` random bytes in base32, as coreutils writes them (with '=' padding)."""
-    encoded = subprocess.run(
-        ["base32", "--wrap=0"], input=os.urandom(size), capture_output=True, check=True
-    )
-    return encoded.stdout.decode("ascii")
-
-
-def oathtool(
-    secret: str, unix_seconds: float, digits: int = 6, period: int = 30, algorithm: str = "SHA1"
-) -> str:
-    """The code the user's app shows at `unix_seconds`, by OATH Toolkit's oathtool."""
-    tool = required_tool("oathtool", "apt-get install oathtool")
-    found = subprocess.run(
-        [
-            tool,
-            f"--totp={algorithm}",
-            f"--digits={digits}",
-            f"--time-step-size={period}s",
-            f"--now=@{int(unix_seconds)}",
-            "--base32",
-            secret.rstrip("="),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return found.stdout.strip()
 
 
 def entry(

@@ -1,14 +1,25 @@
-"""`twofa user import`: the file it reads (CSV, JSON, JSON Lines), line by line."""
+"""`twofa user import`: the file it reads (CSV, JSON, JSON Lines) line by line, and the
+command run as a process against a real server."""
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from twofa_client import Method, TwoFactorClient
+from twofa_server.app import Application
 from twofa_server.commands.common import CommandRefused
 from twofa_server.commands.import_file import format_of, read_entries
+
+from ..support.clock import FixedClock
+from ..support.enroll import enroll_app
+from ..support.oathtool import new_secret, oathtool
+from ..support.processes import clean_env, twofa_command
+from ..support.totp import totp_code
 
 NOW = 1_800_000_000.0
 STEP = int(NOW // 30)
@@ -146,3 +157,114 @@ def test_the_format_comes_from_the_name_or_the_option(
 def test_an_unknown_format_asks_for_the_option() -> None:
     with pytest.raises(CommandRefused, match="--format"):
         format_of("users.txt", None)
+
+
+# ============================================================ the command, on a real server
+
+
+def twofa_import(
+    app: Application, tmp_path: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    command = [*twofa_command(), "user", "import", *args, "--address", app.addresses[0]]
+    result = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=clean_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def users_file(tmp_path: Path, text: str, name: str = "users.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.lmdb_only
+def test_a_file_is_imported_line_by_line_and_the_bad_lines_are_named(
+    app: Application, client: TwoFactorClient, clock: FixedClock, tmp_path: Path
+) -> None:
+    alice, bob, carol = new_secret(), new_secret(32), new_secret()
+    path = users_file(
+        tmp_path,
+        "user_id,secret,digits,period,algorithm\n"
+        f"alice,{alice},,,\n"
+        f"bob,{bob},8,60,SHA256\n"
+        f"carol,{carol[:-12]},6,30,SHA1\n"
+        f"dave,{carol},7,30,SHA1\n",
+    )
+    result = twofa_import(app, tmp_path, "acme", str(path))
+    assert result.returncode == 1
+    secret_line, digits_line = result.stderr.splitlines()
+    assert secret_line.startswith(f"twofa: {path} line 4: secret: is not usable; must be")
+    assert digits_line == f"twofa: {path} line 5: digits: is 7; allowed: 6 or 8 (0 or unset: 6)"
+    assert result.stdout.startswith(f"twofa: {path} into tenant 'acme': 2 imported, 0 replaced")
+    for secret in (alice, bob, carol):
+        assert secret.rstrip("=")[:16] not in result.stdout + result.stderr
+    assert not client.get_user_status("acme", "carol").enrolled
+    clock.advance(60)
+    assert client.verify_code("acme", "alice", oathtool(alice, clock.now())).accepted
+    code = oathtool(bob, clock.now(), 8, 60, "SHA256")
+    assert client.verify_code("acme", "bob", code).accepted
+
+    again = twofa_import(app, tmp_path, "acme", str(path), "--json")
+    assert again.returncode == 1
+    report = json.loads(again.stdout)
+    assert (report["imported"], report["unchanged"], report["lines"]) == (0, 2, 4)
+    assert [bad["line"] for bad in report["bad_lines"]] == [4, 5]
+    assert report["bad_lines"][1]["problems"][0]["field"] == "digits"
+
+
+@pytest.mark.lmdb_only
+def test_enrolled_users_keep_their_app_unless_replaced_and_a_dry_run_imports_nothing(
+    app: Application, client: TwoFactorClient, clock: FixedClock, tmp_path: Path
+) -> None:
+    enrolled = enroll_app(client, clock, "acme", "erin", advance=30)
+    moved = new_secret()
+    lines = [json.dumps({"user_id": "erin", "secret": moved})]
+    lines += [json.dumps({"user_id": f"new-{i}", "secret": new_secret()}) for i in range(3)]
+    path = users_file(tmp_path, "\n".join(lines) + "\n", "users.jsonl")
+
+    dry = twofa_import(app, tmp_path, "acme", str(path), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "4 ready to import, 0 bad; nothing imported (--dry-run)" in dry.stdout
+    assert not client.get_user_status("acme", "new-0").enrolled
+
+    kept = twofa_import(app, tmp_path, "acme", str(path))
+    assert kept.returncode == 0, kept.stderr
+    assert "3 imported, 0 replaced, 0 unchanged, 1 already enrolled" in kept.stdout
+    assert "kept their own app (--replace-existing replaces it): erin" in kept.stdout
+    assert client.verify_code("acme", "erin", totp_code(enrolled.secret, clock.now())).accepted
+
+    replaced = twofa_import(app, tmp_path, "acme", str(path), "--replace-existing")
+    assert "0 imported, 1 replaced, 3 unchanged" in replaced.stdout
+    clock.advance(30)
+    assert client.verify_code("acme", "erin", oathtool(moved, clock.now())).accepted
+
+
+@pytest.mark.lmdb_only
+def test_standard_input_a_refusing_server_and_a_readable_file(
+    app: Application, client: TwoFactorClient, tmp_path: Path
+) -> None:
+    text = f"user_id,secret\nfrank,{new_secret()}\n"
+    no_format = twofa_import(app, tmp_path, "acme", "-", stdin=text)
+    assert no_format.returncode == 2 and "--format" in no_format.stderr
+    piped = twofa_import(app, tmp_path, "acme", "-", "--format", "csv", stdin=text)
+    assert piped.returncode == 0 and "1 imported" in piped.stdout
+
+    client.update_policy("email-only", allowed_methods=[Method.EMAIL])
+    path = users_file(tmp_path, text)
+    path.chmod(0o644)
+    refused = twofa_import(app, tmp_path, "email-only", str(path))
+    assert refused.returncode == 1
+    warning, reason = refused.stderr.splitlines()
+    assert "holds secrets and other users may read it (mode 644)" in warning
+    assert "FAILED_PRECONDITION" in reason and "METHOD_NOT_ALLOWED" in reason
+    assert "0 users were imported before it (running the same file again is safe)" in reason

@@ -10,11 +10,15 @@ container) no option is needed.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
+
+from twofa_client import FailedPrecondition, InvalidArgument, TwoFactorClient, TwoFactorError
 
 from ..api.transport import read_pem
 from ..config import ConfigError, Settings, load_settings
@@ -22,6 +26,7 @@ from ..crypto.secret_file import read_secret_line
 from ..errors import OperatorError
 from .common import CommandRefused
 
+T = TypeVar("T")
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # Wildcard listen addresses, and where on this host they answer.
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}  # noqa: S104 - read, not bound
@@ -186,3 +191,35 @@ def _seconds(text: str) -> float:
 def one_line(text: str) -> str:
     """gRPC's multi-line error texts as one line."""
     return " ".join(text.split())
+
+
+@contextmanager
+def connected(connection: Connection) -> Iterator[TwoFactorClient]:
+    """A client of the running server, closed (with its channel) on leaving."""
+    with (
+        connection.channel() as channel,
+        TwoFactorClient.from_channel(
+            channel, timeout=connection.timeout, token=connection.token
+        ) as client,
+    ):
+        yield client
+
+
+def call_server(connection: Connection, call: Callable[[TwoFactorClient], T]) -> T:
+    """`call` on a client of `connection`; a failed call becomes one line, exit status 1."""
+    with connected(connection) as client:
+        try:
+            return call(client)
+        except TwoFactorError as error:
+            raise RemoteError(f"{connection.address}: {refusal(error)}") from None
+
+
+def refusal(error: TwoFactorError) -> str:
+    """A server's refusal in one line: its code, message and what the details name."""
+    text = f"{error.code.name}: {one_line(error.message)}"
+    if isinstance(error, InvalidArgument) and error.field_violations:
+        text += " (" + "; ".join(f"{v.field}: {v.description}" for v in error.field_violations)
+        text += ")"
+    if isinstance(error, FailedPrecondition) and error.violations:
+        text += " (" + ", ".join(v.type for v in error.violations) + ")"
+    return text

@@ -6,7 +6,7 @@ application calls it. Output is plain text, or one JSON object with --json. Exit
 status 0 when the call succeeded, 1 when the server could not be reached or
 refused it, 2 when the command itself is wrong.
 
-More subcommands of the group (e.g. `twofa user import FILE`) go into add_commands.
+`twofa user import TENANT FILE` (user_import.py) belongs to the same group.
 """
 
 from __future__ import annotations
@@ -14,21 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from twofa_client import (
-    FailedPrecondition,
-    InvalidArgument,
     Method,
-    TwoFactorClient,
-    TwoFactorError,
     UserStatus,
 )
 
+from . import user_import
 from .common import CommandRefused
-from .remote import Connection, RemoteError, add_connection_options, connection_from, one_line
+from .remote import add_connection_options, call_server, connection_from
 
 T = TypeVar("T")
 METHODS = {"authenticator_app": Method.AUTHENTICATOR_APP, "email": Method.EMAIL}
@@ -62,6 +58,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(run=delete_user)
 
+    user_import.add_command(group)
+
 
 def _subcommand(
     group: argparse._SubParsersAction,  # type: ignore[type-arg]
@@ -80,13 +78,13 @@ def _subcommand(
 
 
 def show_status(args: argparse.Namespace) -> None:
-    status = _call(connection_from(args), lambda c: c.get_user_status(args.tenant, args.user))
+    status = call_server(connection_from(args), lambda c: c.get_user_status(args.tenant, args.user))
     report = status_report(args.tenant, args.user, status)
     _print(args, report, _status_text(report))
 
 
 def unlock_user(args: argparse.Namespace) -> None:
-    changed = _call(connection_from(args), lambda c: c.unlock_user(args.tenant, args.user))
+    changed = call_server(connection_from(args), lambda c: c.unlock_user(args.tenant, args.user))
     who = _who(args)
     text = (
         f"twofa: unlocked {who}: the lockout and failed attempts are cleared"
@@ -98,7 +96,7 @@ def unlock_user(args: argparse.Namespace) -> None:
 
 def disable_method(args: argparse.Namespace) -> None:
     method = METHODS[args.method]
-    result = _call(
+    result = call_server(
         connection_from(args), lambda c: c.disable_method(args.tenant, args.user, method)
     )
     who = _who(args)
@@ -122,9 +120,9 @@ def delete_user(args: argparse.Namespace) -> None:
     connection = connection_from(args)
     who = _who(args)
     if not args.yes:
-        status = _call(connection, lambda c: c.get_user_status(args.tenant, args.user))
+        status = call_server(connection, lambda c: c.get_user_status(args.tenant, args.user))
         _confirm(f"Delete every 2FA record of {who} ({_summary(status)})? This cannot be undone.")
-    deleted = _call(connection, lambda c: c.delete_user(args.tenant, args.user))
+    deleted = call_server(connection, lambda c: c.delete_user(args.tenant, args.user))
     text = (
         f"twofa: deleted every record of {who}"
         if deleted
@@ -134,30 +132,6 @@ def delete_user(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _call(connection: Connection, call: Callable[[TwoFactorClient], T]) -> T:
-    """`call` on a client of `connection`; a failed call becomes one line, exit status 1."""
-    with (
-        connection.channel() as channel,
-        TwoFactorClient.from_channel(
-            channel, timeout=connection.timeout, token=connection.token
-        ) as client,
-    ):
-        try:
-            return call(client)
-        except TwoFactorError as error:
-            raise RemoteError(f"{connection.address}: {_refusal(error)}") from None
-
-
-def _refusal(error: TwoFactorError) -> str:
-    text = f"{error.code.name}: {one_line(error.message)}"
-    if isinstance(error, InvalidArgument) and error.field_violations:
-        text += " (" + "; ".join(f"{v.field}: {v.description}" for v in error.field_violations)
-        text += ")"
-    if isinstance(error, FailedPrecondition) and error.violations:
-        text += " (" + ", ".join(v.type for v in error.violations) + ")"
-    return text
 
 
 def _confirm(question: str) -> None:
