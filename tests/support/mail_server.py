@@ -125,6 +125,7 @@ class TwofaWithSmtp:
         self.app: Application = start(self.settings, clock=self.clock)
         self.client = TwoFactorClient(self.app.addresses[0], timeout=10)
         self._running = True
+        self._retries_seen = 0.0
 
     def stop(self) -> None:
         """Stops the server; queued mail stays in the outbox for the next start."""
@@ -163,13 +164,33 @@ class TwofaWithSmtp:
         return self.app.store.outbox_summary()[0]
 
     def wait_for_failed_attempt(self) -> None:
-        """Waits until the sender has tried, failed and rescheduled the queued mail."""
+        """Waits until the sender has tried, failed and rescheduled the queued mail.
+
+        Counted from the metric the sender bumps once the reschedule is stored: while an
+        attempt is in flight, the next attempt time alone cannot tell (a claimed message
+        looks rescheduled), and moving the clock then would let the attempt reschedule
+        itself from the later time.
+        """
+        seen = self._retries_seen
 
         def rescheduled() -> bool:
-            next_at = self.app.store.next_attempt_at()
-            return next_at is not None and next_at > self.clock.now()
+            return self._retries() > seen
 
         wait_until(rescheduled, "a failed delivery attempt to be rescheduled")
+        self._retries_seen = self._retries()
+
+    def _retries(self) -> float:
+        """Delivery attempts rescheduled since this server started: failed ones, and
+        those held by a configuration error (each counted once the reschedule is stored)."""
+        registry = self.app.observability.registry
+        return sum(
+            sample.value
+            for family in registry.collect()
+            if family.name in ("twofa_email_failures", "twofa_email_configuration_errors")
+            for sample in family.samples
+            if sample.name.endswith("_total")
+            and sample.labels.get("outcome", "retrying") == "retrying"
+        )
 
     def next_received(self) -> Received:
         wait_until(lambda: len(self.sink.received) > self._taken, "a message to arrive")

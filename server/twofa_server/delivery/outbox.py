@@ -210,6 +210,6 @@ class OutboxSender:
             )
         else:
             log.debug("%s mail %s held: %s", queued.mail.kind.value, queued.mail.message_id, error)
-        self._recorder.misconfigured(error.problem)
         hold = min(HOLD_SECONDS, self._retry.max_seconds) * (0.5 + self._jitter() / 2)
         self._outbox.reschedule(queued.id, queued.attempts, now + hold)
+        self._recorder.misconfigured(error.problem)
