@@ -12,6 +12,7 @@ from twofa_server.app import Application
 from twofa_server.config import describe
 
 from ..support.clock import FixedClock
+from ..support.metrics import scrape
 from ..support.paths import REPO
 from ..support.totp import totp_code
 
@@ -55,6 +56,38 @@ def test_quickstart_snippet_enrolls_and_verifies(
 def test_configuration_table_is_generated_from_the_settings() -> None:
     table = between(CONFIGURATION, "<!-- config:begin -->\n", "<!-- config:end -->")
     assert table.strip() == describe().strip()
+
+
+def test_the_readme_configuration_summary_is_rows_of_the_full_table() -> None:
+    summary = between(README, "<!-- config-summary:begin -->\n", "<!-- config-summary:end -->")
+    rows = summary.strip().splitlines()
+    full = describe().splitlines()
+    assert len(rows) >= 12
+    for row in rows:
+        assert row in full, f"README configuration row not generated from the code: {row}"
+
+
+def _documented_metrics(page: str) -> set[str]:
+    """The metric names in the first column of a page's tables."""
+    return {
+        name
+        for cell in re.findall(r"^\| ([^|]+) \|", page, flags=re.MULTILINE)
+        for name in re.findall(r"`((?:twofa|grpc)_\w+)`", cell)
+    }
+
+
+@pytest.mark.lmdb_only  # the LMDB map gauges
+def test_the_metric_tables_name_what_the_server_exports(app: Application) -> None:
+    exported = {name for name, _ in scrape(app)}
+    families = {re.sub(r"_(bucket|count|sum|created)$", "", name) for name in exported}
+    observability = _documented_metrics((REPO / "docs" / "observability.md").read_text())
+    in_readme = _documented_metrics(README)
+
+    assert len(in_readme) >= 8
+    assert in_readme <= observability, in_readme - observability
+    assert observability <= exported | families, observability - (exported | families)
+    undocumented = {name for name in families if name.startswith("twofa_")} - observability
+    assert not undocumented, undocumented
 
 
 def test_every_rpc_of_the_proto_is_in_the_rpc_table() -> None:
