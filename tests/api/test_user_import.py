@@ -84,11 +84,21 @@ def test_bad_csv_lines_are_reported_by_line_and_never_quote_a_secret() -> None:
         ("user_id,digits\nalice,6\n", "lacks secret"),
         (f"{SECRET}\n", "column 1 is not"),  # no header: the first row is taken for one
         ("user_id,secret,secret\n", "twice"),
+        ("user_id,secret\n\n", "names no users"),
+        # A field past csv's limit (a binary or mangled export): refused, not a traceback.
+        (f"user_id,secret\nalice,{SECRET}\nbob,{'A' * 200_000}\n", "breaks at line 3"),
+        (f'user_id,secret\nalice,{SECRET}\nbob,"{"A" * 200_000}\n', "breaks at line 3"),
     ],
 )
 def test_a_csv_file_that_cannot_be_read_at_all(text: str, fragment: str) -> None:
     with pytest.raises(CommandRefused, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         read(text)
+
+
+@pytest.mark.parametrize("text", ["[]", " [ ]\n", "\n\n"])
+def test_a_json_file_without_entries_is_refused(text: str) -> None:
+    with pytest.raises(CommandRefused, match="names no users"):
+        read(text, "json")
 
 
 def test_a_csv_header_error_does_not_quote_a_secret_in_the_first_row() -> None:
@@ -268,3 +278,20 @@ def test_standard_input_a_refusing_server_and_a_readable_file(
     assert "holds secrets and other users may read it (mode 644)" in warning
     assert "FAILED_PRECONDITION" in reason and "METHOD_NOT_ALLOWED" in reason
     assert "0 users were imported before it (running the same file again is safe)" in reason
+
+
+@pytest.mark.lmdb_only
+@pytest.mark.parametrize(
+    ("tenant", "problem"),
+    [("", "is required"), ("a\tb", "holds a forbidden character"), ("t" * 129, "is too long")],
+)
+def test_a_tenant_the_server_would_refuse_is_refused_before_a_dry_run(
+    app: Application, client: TwoFactorClient, tmp_path: Path, tenant: str, problem: str
+) -> None:
+    path = users_file(tmp_path, f"user_id,secret\nfrank,{new_secret()}\n")
+    for extra in (["--dry-run"], []):
+        result = twofa_import(app, tmp_path, tenant, str(path), *extra)
+        assert result.returncode == 2
+        rule = "must be 1-128 bytes of UTF-8 without control characters"
+        assert result.stderr == f"twofa: the tenant id {problem}; {rule}\n"
+        assert result.stdout == ""

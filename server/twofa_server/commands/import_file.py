@@ -80,7 +80,8 @@ def read_entries(text: str, file_format: str, tenant_id: str, now: float) -> Rea
 
     Raises:
         CommandRefused: the file as a whole cannot be read (no header, an unknown or a
-            missing column, JSON that is neither an array nor one object per line).
+            missing column, a line csv cannot read, JSON that is neither an array nor one
+            object per line) or names no users.
     """
     rows = _csv_rows(text) if file_format == "csv" else _json_rows(text)
     result = ReadFile()
@@ -96,6 +97,8 @@ def read_entries(text: str, file_format: str, tenant_id: str, now: float) -> Rea
             result.bad.append(BadLine(number, tuple(problems)))
         else:
             result.good.append(Line(number, entry))
+    if not result.good and not result.bad:
+        raise CommandRefused("the file names no users: nothing to import")
     return result
 
 
@@ -106,7 +109,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     lines_before = 0
-    for row in reader:
+    for row in _checked(reader):
         # csv counts the lines it has read, and a quoted field may span several: a row
         # starts on the line after those read before it.
         number, lines_before = lines_before + 1, reader.line_num
@@ -121,6 +124,20 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, {name: cell.strip() for name, cell in zip(header, row, strict=True)}
     if header is None:
         raise CommandRefused("the CSV file is empty: it needs a header row, e.g. user_id,secret")
+
+
+def _checked(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a file csv cannot read on (a field over 128 KiB, a NUL) is refused."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CommandRefused(
+                f"the CSV file breaks at line {reader.line_num}: {error}; nothing was imported"
+            ) from None
+        yield row
 
 
 def _header(row: list[str]) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any
 from twofa_client import ImportedAuthenticator, ImportResult, InvalidArgument, TwoFactorError
 
 from ..core.importing import MAX_ENTRIES_PER_REQUEST
+from ..core.validation import Violations, check_tenant
 from .common import CommandRefused
 from .import_file import FORMATS, BadLine, Line, format_of, read_entries
 from .remote import RemoteError, add_connection_options, connected, connection_from, refusal
@@ -70,6 +71,7 @@ class Outcome:
 
 
 def import_users(args: argparse.Namespace) -> None:
+    _check_tenant(args.tenant)
     text, name = _read(args.file)
     file_format = format_of(name, args.format)
     found = read_entries(text, file_format, args.tenant, time.time())
@@ -82,6 +84,15 @@ def import_users(args: argparse.Namespace) -> None:
         raise RemoteError(outcome.stopped)
     if outcome.bad:
         raise SystemExit(1)
+
+
+def _check_tenant(tenant: str) -> None:
+    """Refuses a tenant id the server would refuse, before the file is read (a dry run
+    would otherwise pass, and every batch then fail on it)."""
+    violations = Violations()
+    check_tenant(violations, tenant)
+    for violation in violations:
+        raise CommandRefused(f"the tenant id {violation.description}")
 
 
 def _read(file: str) -> tuple[str, str]:
