@@ -285,7 +285,7 @@ async def _serve_grpc(
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES), EXCLUSIVE_PORT],
     )
-    runner = UseCaseRunner(store, observability.events, asyncio.get_running_loop(), None)
+    runner = UseCaseRunner(store, observability.events, asyncio.get_running_loop())
     admission = Admission(settings.admission, observability.metrics.refused)
     observability.registry.register(AdmissionCollector(admission.load))
     twofa_pb2_grpc.add_TwoFactorServiceServicer_to_server(

@@ -48,10 +48,8 @@ def _run(
     store: LmdbStore, scenario: Callable[[UseCaseRunner], Awaitable[Any]], events: Any = None
 ) -> Any:
     async def main() -> Any:
-        with ThreadPoolExecutor(1) as pool:
-            sink = events or Published(store)
-            runner = UseCaseRunner(store, sink, asyncio.get_running_loop(), pool)
-            return await scenario(runner)
+        runner = UseCaseRunner(store, events or Published(store), asyncio.get_running_loop())
+        return await scenario(runner)
 
     # A loop of its own in a thread of its own: other tests (the control panel's browser)
     # may leave an event loop running in the test's thread.
@@ -124,10 +122,3 @@ def test_a_refusal_reaches_its_caller_changes_nothing_and_publishes_nothing(
 
     assert _run(lmdb_store, scenario, events) == 1
     assert events.seen == [("bump 1", 1)]
-
-
-def test_cpu_heavy_work_runs_off_the_loop(lmdb_store: LmdbStore) -> None:
-    async def scenario(runner: UseCaseRunner) -> object:
-        return await runner.off_loop(lambda: threading.current_thread().name)
-
-    assert _run(lmdb_store, scenario) != f"{LOOP}_0"

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from ..core.events import EventSink
@@ -32,8 +30,6 @@ class UseCaseRunner:
         store: runs the work.
         events: where the events of committed work go.
         loop: the event loop the server's coroutines run on.
-        cpu_pool: threads for work that would stall the loop (QR codes); None: the
-            loop's default executor.
     """
 
     def __init__(
@@ -41,12 +37,10 @@ class UseCaseRunner:
         store: Store,
         events: EventSink,
         loop: asyncio.AbstractEventLoop,
-        cpu_pool: Executor | None,
     ) -> None:
         self._store = store
         self._events = events
         self._loop = loop
-        self._cpu_pool = cpu_pool
         self._lock = threading.Lock()
         self._settled: list[tuple[asyncio.Future[Any], Outcome[Any]]] = []
         self._loop_thread: int | None = None
@@ -59,10 +53,6 @@ class UseCaseRunner:
             follow_up = await self._done(done.then)
             self._events.publish(follow_up.events)
         return done.answer_or_refusal()
-
-    async def off_loop(self, work: Callable[[], T]) -> T:
-        """Runs CPU-heavy `work()` on the CPU pool, so the loop keeps serving."""
-        return await self._loop.run_in_executor(self._cpu_pool, work)
 
     async def _done(self, work: Work[T]) -> Done[T]:
         self._loop_thread = threading.get_ident()
