@@ -83,6 +83,13 @@ def test_health_of_nothing_listening_is_one_line_and_exit_1(tmp_path: Path) -> N
     failed(twofa("health", "--address", f"unix:{socket}", cwd=tmp_path), 1, "UNAVAILABLE")
 
 
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_port_out_of_range_is_refused_not_dialled_modulo_65536(tmp_path: Path, port: str) -> None:
+    for command in (["health"], ["user", "status", T, U]):
+        result = twofa(*command, "--address", f"127.0.0.1:{port}", cwd=tmp_path)
+        failed(result, 2, f"127.0.0.1:{port}", "the port must be 1-65535")
+
+
 def test_health_wait_returns_once_a_server_starting_later_serves(
     settings: Settings, clock: FixedClock, tmp_path: Path, socket_path: Path
 ) -> None:

@@ -127,6 +127,10 @@ def connection_from(args: argparse.Namespace, *, health: bool = False) -> Connec
             token_file = settings.auth.token_file
     if address.startswith("/"):
         address = "unix:" + address
+    port = address.rpartition(":")[2]
+    if not address.startswith("unix:") and port.isdigit() and not 0 < int(port) <= 65535:
+        # gRPC would quietly dial the port modulo 65536.
+        raise CommandRefused(f"--address {address}: the port must be 1-65535")
     tls = args.tls or args.ca_file is not None or args.cert_file is not None
     if args.cert_file is not None and args.key_file is None:
         raise CommandRefused("--cert-file needs --key-file (the client certificate's key)")
