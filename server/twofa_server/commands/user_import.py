@@ -179,13 +179,7 @@ def _report(args: argparse.Namespace, name: str, outcome: Outcome) -> None:
             "lines": outcome.checked,
             **counts,
             "already_enrolled_users": outcome.already_enrolled,
-            "bad_lines": [
-                {
-                    "line": bad.number,
-                    "problems": [{"field": f, "problem": p} for f, p in bad.problems],
-                }
-                for bad in outcome.bad
-            ],
+            "bad_lines": [_bad_line_report(bad) for bad in outcome.bad],
         }
         print(json.dumps(report, indent=2))
         return
