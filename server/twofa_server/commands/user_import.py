@@ -55,7 +55,7 @@ def add_command(group: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     parser.add_argument("--dry-run", action="store_true", help="check every line, import nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, default_address="unix_socket, else listen")
+    add_connection_options(parser)
     parser.set_defaults(run=import_users)
 
 
