@@ -50,6 +50,8 @@ _E = TypeVar("_E", bound=enum.Enum)
 POLICY_FIELDS: frozenset[str] = frozenset(pb.Policy.DESCRIPTOR.fields_by_name)
 #: The Policy fields that name the tenant's letterhead (text; unset: the server's default).
 _LETTERHEAD = ("brand", "sender_name", "sender_address", "language")
+#: The Policy fields that switch a behaviour on or off (unset: the server's default).
+_SWITCHES = ("lockout_escalation", "require_proof_for_changes", "email_backup_codes")
 
 
 # ------------------------------------------------------------------- scalars
@@ -135,8 +137,9 @@ def authenticator_setup(msg: pb.BeginAuthenticatorSetupResponse) -> Authenticato
     )
 
 
-def _optional_int(msg: Any, name: str) -> int | None:
-    return int(getattr(msg, name)) if msg.HasField(name) else None
+def _optional(msg: Message, name: str) -> Any:
+    """The scalar field ``name`` of ``msg`` (one with presence), None when unset."""
+    return getattr(msg, name) if msg.HasField(name) else None
 
 
 def setup_confirmation(
@@ -150,7 +153,7 @@ def setup_confirmation(
         retry_after=optional_duration(msg, "retry_after"),
         locked_until=optional_timestamp(msg, "locked_until"),
         warning=msg.warning,
-        clock_offset_seconds=_optional_int(msg, "clock_offset_seconds"),
+        clock_offset_seconds=_optional(msg, "clock_offset_seconds"),
         backup_codes=tuple(msg.backup_codes),
         replayed=msg.replayed,
     )
@@ -165,7 +168,7 @@ def verification(msg: pb.VerifyCodeResponse) -> Verification:
         retry_after=optional_duration(msg, "retry_after"),
         locked_until=optional_timestamp(msg, "locked_until"),
         warning=msg.warning,
-        clock_offset_seconds=_optional_int(msg, "clock_offset_seconds"),
+        clock_offset_seconds=_optional(msg, "clock_offset_seconds"),
         method=enum_from_pb(Method, msg.method),
         backup_codes_remaining=msg.backup_codes_remaining,
         device_token=msg.device_token or None,
@@ -236,16 +239,9 @@ def policy(msg: pb.Policy) -> Policy:
         warning_text=msg.warning_text,
         email_code_ttl_seconds=msg.email_code_ttl_seconds,
         allowed_methods=methods_from_pb(msg.allowed_methods),
-        lockout_escalation=(msg.lockout_escalation if msg.HasField("lockout_escalation") else None),
-        max_lockout_seconds=(
-            msg.max_lockout_seconds if msg.HasField("max_lockout_seconds") else None
-        ),
-        require_proof_for_changes=(
-            msg.require_proof_for_changes if msg.HasField("require_proof_for_changes") else None
-        ),
-        email_backup_codes=(msg.email_backup_codes if msg.HasField("email_backup_codes") else None),
+        max_lockout_seconds=_optional(msg, "max_lockout_seconds"),
         disabled_notices=tuple(enum_from_pb(Notice, n) for n in msg.disabled_notices),
-        **{name: getattr(msg, name) if msg.HasField(name) else None for name in _LETTERHEAD},
+        **{name: _optional(msg, name) for name in (*_SWITCHES, *_LETTERHEAD)},
     )
 
 
@@ -303,7 +299,7 @@ def policy_fields_to_pb(fields: dict[str, object]) -> pb.Policy:
             if isinstance(value, str | bytes | Notice) or not isinstance(value, Iterable):
                 raise TypeError("disabled_notices must be a sequence of Notice")
             msg.disabled_notices.extend(notice_to_pb(n, name) for n in value)
-        elif name in ("lockout_escalation", "require_proof_for_changes", "email_backup_codes"):
+        elif name in _SWITCHES:
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be a bool")
             setattr(msg, name, value)

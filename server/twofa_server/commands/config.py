@@ -14,7 +14,6 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from psycopg import conninfo
@@ -111,6 +110,4 @@ def _toml(value: Any) -> str:
         return json.dumps(value.name.lower())
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
-    if isinstance(value, Path):
-        return json.dumps(str(value), ensure_ascii=False)
-    return json.dumps(str(value), ensure_ascii=False)
+    return json.dumps(str(value), ensure_ascii=False)  # strings and paths

@@ -22,7 +22,7 @@ from .common import CommandRefused, add_location, census_of, settings_from
 
 
 def add_commands(keys: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Adds `keys generate`, `keys rotate` and `keys drop`; each sets `run`."""
+    """Adds `keys generate`, `rotate`, `add`, `promote` and `drop`; each sets `run`."""
     generate = keys.add_parser("generate", help="write a new keyring (mode 0600)")
     generate.add_argument("path", type=Path)
     generate.add_argument("--force", action="store_true", help="overwrite an existing file")

@@ -58,7 +58,9 @@ class Connection:
         return (("authorization", f"Bearer {self.token}"),) if self.token else None
 
 
-def add_connection_options(parser: argparse.ArgumentParser, *, default_address: str) -> None:
+def add_connection_options(
+    parser: argparse.ArgumentParser, *, default_address: str = "unix_socket, else listen"
+) -> None:
     """The options every command that calls a running server takes."""
     group = parser.add_argument_group("connection to the running twofa")
     group.add_argument(

@@ -55,7 +55,7 @@ def add_command(group: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     parser.add_argument("--dry-run", action="store_true", help="check every line, import nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, default_address="unix_socket, else listen")
+    add_connection_options(parser)
     parser.set_defaults(run=import_users)
 
 
@@ -179,13 +179,7 @@ def _report(args: argparse.Namespace, name: str, outcome: Outcome) -> None:
             "lines": outcome.checked,
             **counts,
             "already_enrolled_users": outcome.already_enrolled,
-            "bad_lines": [
-                {
-                    "line": bad.number,
-                    "problems": [{"field": f, "problem": p} for f, p in bad.problems],
-                }
-                for bad in outcome.bad
-            ],
+            "bad_lines": [_bad_line_report(bad) for bad in outcome.bad],
         }
         print(json.dumps(report, indent=2))
         return

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from twofa_client import (
     Method,
@@ -26,9 +26,7 @@ from . import user_import
 from .common import CommandRefused
 from .remote import add_connection_options, call_server, connection_from
 
-T = TypeVar("T")
 METHODS = {"authenticator_app": Method.AUTHENTICATOR_APP, "email": Method.EMAIL}
-_ADDRESS_DEFAULT = "unix_socket, else listen"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -70,7 +68,7 @@ def _subcommand(
     parser.add_argument("tenant", help="tenant id")
     parser.add_argument("user", help="user id")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_connection_options(parser, default_address=_ADDRESS_DEFAULT)
+    add_connection_options(parser)
     return parser
 
 
