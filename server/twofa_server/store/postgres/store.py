@@ -34,7 +34,7 @@ from ...crypto.secret_file import read_secret_line
 from ...errors import OperatorError
 from .. import keys
 from ..codec import RecordCodec
-from ..reseal import Batch, Census, reseal_batch, take_census
+from ..reseal import EXAMINED_PER_RESEALED, Batch, Census, reseal_batch, take_census
 from .lanes import Lanes
 from .schema import SCHEMA, check_version, installed_version, migrate
 from .settings import PostgresSettings
@@ -404,7 +404,7 @@ class PostgresStore:
 
     def reseal_batch(self, sealer: Sealer, db: bytes, after: bytes, limit: int) -> Batch:
         with self._failures(), self._pool.connection() as conn, conn.transaction():
-            records = records_of(conn, db, after, 20 * limit, lock=True)
+            records = records_of(conn, db, after, EXAMINED_PER_RESEALED * limit, lock=True)
             return reseal_batch(
                 records, lambda db, key, value: _put(conn, db, key, value), sealer, db, limit
             )
