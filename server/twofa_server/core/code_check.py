@@ -7,12 +7,12 @@ one attempt.
 
 from __future__ import annotations
 
-from . import authenticator, email
+from . import attempts, authenticator, email
 from .authenticator import Check
 from .codes import CodeShape, TypedCode, use_backup_code
-from .context import require_allowed
+from .context import record_attempt, require_allowed
 from .errors import FailedPrecondition
-from .models import Method, Policy, UserState, VerifyReason
+from .models import Method, Policy, UserState, Verdict, VerifyReason
 
 # When a code fits several methods and fails them all, the most telling reason is reported.
 REASON_RANK = (
@@ -61,6 +61,24 @@ def candidates(
         if allowed:
             return allowed
     return (enabled[0],)
+
+
+def check_under_budget(
+    state: UserState,
+    policy: Policy,
+    requested: Method,
+    typed: TypedCode,
+    digest: bytes,
+    now: float,
+) -> Verdict:
+    """Checks a code as one attempt of the user's budget: refused unchecked while the
+    budget refuses (a lockout), else checked as its candidates and counted."""
+    methods = candidates(state, policy, requested, typed)
+    verdict = attempts.gate(state.attempts, now, policy, methods[0])
+    if verdict is None:
+        used, outcome = check(state, methods, typed, digest, now)
+        verdict = record_attempt(state, policy, now, used, outcome)
+    return verdict
 
 
 def check(

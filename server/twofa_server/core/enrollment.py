@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import attempts, authenticator, email, notices, otp, replays
 from . import proof as proofs
 from .authenticator import Check
-from .codes import email_code_digest, new_email_code, read_code
+from .codes import TypedCode, email_code_digest, new_email_code, read_code
 from .context import (
     UseCaseContext,
     devices_revoked,
@@ -174,33 +174,15 @@ class EnrollmentUseCases(UseCaseContext):
         replays.check_key(violations, idempotency_key)
         violations.raise_if_any()
         typed = read_code(code)
-        now = self._clock.now()
-        method = Method.AUTHENTICATOR_APP
-        idempotency = replays.of_request(
-            self._hasher, user, idempotency_key, "confirm:app", typed.text
+        return self._confirm(
+            user,
+            Method.AUTHENTICATOR_APP,
+            typed,
+            idempotency_key,
+            "confirm:app",
+            notify_email,
+            lambda state, now: authenticator.confirm_setup(state.authenticator, typed.text, now),
         )
-
-        def run(tx: Transaction) -> Done[SetupConfirmation]:
-            policy = self._policy(tx, user.tenant_id)
-            require_allowed(policy, method)
-            state = tx.get_user(user) or UserState()
-            replay = replays.find(state.replays, idempotency, now)
-            if replay is not None:
-                return Done(_replayed(replay, now))
-            if not state.authenticator.pending_live(now):
-                raise _no_pending_setup(method)
-            before = _Before(state.enabled_methods(), state.email.address)
-            verdict = attempts.gate(state.attempts, now, policy, method)
-            if verdict is None:
-                outcome = Check(VerifyReason.MALFORMED_CODE)
-                if typed.fits(method, state.authenticator.params.digits):
-                    outcome = authenticator.confirm_setup(state.authenticator, typed.text, now)
-                verdict = record_attempt(state, policy, now, method, outcome)
-            if idempotency is not None:
-                replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
-            return self._confirmed(tx, user, state, policy, verdict, before, notify_email, now)
-
-        return Work(run, user, answer_from_read=_replay_from_read(user, idempotency, now))
 
     # --- email -----------------------------------------------------------------------
 
@@ -270,11 +252,32 @@ class EnrollmentUseCases(UseCaseContext):
         violations.raise_if_any()
         typed = read_code(code)
         digest = email_code_digest(self._hasher, user, typed.text)
-        now = self._clock.now()
-        method = Method.EMAIL
-        idempotency = replays.of_request(
-            self._hasher, user, idempotency_key, "confirm:email", typed.text
+        return self._confirm(
+            user,
+            Method.EMAIL,
+            typed,
+            idempotency_key,
+            "confirm:email",
+            "",
+            lambda state, now: Check(email.confirm_setup(state.email, digest, now)),
         )
+
+    # --- shared by both confirmations ---------------------------------------------------
+
+    def _confirm(
+        self,
+        user: UserRef,
+        method: Method,
+        typed: TypedCode,
+        idempotency_key: str,
+        scope: str,
+        notify_email: str,
+        confirm: Callable[[UserState, float], Check],
+    ) -> Work[SetupConfirmation]:
+        """Checks `typed` against the method's pending setup under the attempt budget;
+        `confirm` checks a code of the method's shape (and enables the method if right)."""
+        now = self._clock.now()
+        idempotency = replays.of_request(self._hasher, user, idempotency_key, scope, typed.text)
 
         def run(tx: Transaction) -> Done[SetupConfirmation]:
             policy = self._policy(tx, user.tenant_id)
@@ -283,22 +286,21 @@ class EnrollmentUseCases(UseCaseContext):
             replay = replays.find(state.replays, idempotency, now)
             if replay is not None:
                 return Done(_replayed(replay, now))
-            if not state.email.pending_live(now):
+            pending = state.authenticator if method is Method.AUTHENTICATOR_APP else state.email
+            if not pending.pending_live(now):
                 raise _no_pending_setup(method)
             before = _Before(state.enabled_methods(), state.email.address)
             verdict = attempts.gate(state.attempts, now, policy, method)
             if verdict is None:
                 outcome = Check(VerifyReason.MALFORMED_CODE)
-                if typed.fits(method):
-                    outcome = Check(email.confirm_setup(state.email, digest, now))
+                if typed.fits(method, state.authenticator.params.digits):
+                    outcome = confirm(state, now)
                 verdict = record_attempt(state, policy, now, method, outcome)
             if idempotency is not None:
                 replays.remember(state.replays, replays.new(idempotency, now, verdict), now)
-            return self._confirmed(tx, user, state, policy, verdict, before, "", now)
+            return self._confirmed(tx, user, state, policy, verdict, before, notify_email, now)
 
         return Work(run, user, answer_from_read=_replay_from_read(user, idempotency, now))
-
-    # --- shared by both confirmations ---------------------------------------------------
 
     def _confirmed(
         self,

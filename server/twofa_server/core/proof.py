@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import attempts, code_check, notices
+from . import code_check, notices
 from .codes import Proof
-from .context import record_attempt, verdict_events
+from .context import verdict_events
 from .errors import FailedPrecondition, RateLimited, TwoFactorError
 from .events import Event, EventType
 from .models import Method, Policy, UserRef, UserState, Verdict, VerifyResult
@@ -59,11 +59,9 @@ def prove(
             "proof_code for this change",
         )
         return [], required, None
-    candidates = code_check.candidates(state, policy, Method.UNSPECIFIED, proof.code)
-    verdict = attempts.gate(state.attempts, now, policy, candidates[0])
-    if verdict is None:
-        used, outcome = code_check.check(state, candidates, proof.code, proof.digest, now)
-        verdict = record_attempt(state, policy, now, used, outcome)
+    verdict = code_check.check_under_budget(
+        state, policy, Method.UNSPECIFIED, proof.code, proof.digest, now
+    )
     events = verdict_events(
         user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
     )

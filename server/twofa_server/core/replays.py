@@ -82,7 +82,7 @@ def find(replays: list[Replay], idempotency: Idempotency | None, now: float) -> 
 
 def remember(replays: list[Replay], replay: Replay, now: float) -> None:
     """Keeps `replay` for REPLAY_SECONDS, dropping expired ones and the oldest beyond the cap."""
-    replays[:] = [kept for kept in replays if now < kept.expires_at]
+    purge(replays, now)
     replays.append(replay)
     del replays[:-MAX_REPLAYS_PER_USER]
 

@@ -11,7 +11,6 @@ from .codes import (
 from .context import (
     UseCaseContext,
     devices_revoked,
-    record_attempt,
     require_allowed,
     require_send_allowed,
     verdict_events,
@@ -148,11 +147,7 @@ class VerificationUseCases(UseCaseContext):
             replay = replays.find(state.replays, idempotency, now)
             if replay is not None:  # a retry that raced its first call
                 return Done(_replayed(replay, now))
-            candidates = code_check.candidates(state, policy, method, typed)
-            verdict = attempts.gate(state.attempts, now, policy, candidates[0])
-            if verdict is None:
-                used, outcome = code_check.check(state, candidates, typed, digest, now)
-                verdict = record_attempt(state, policy, now, used, outcome)
+            verdict = code_check.check_under_budget(state, policy, method, typed, digest, now)
             events = verdict_events(
                 user, verdict, EventType.VERIFICATION_ACCEPTED, EventType.VERIFICATION_REJECTED
             )

@@ -25,6 +25,9 @@ SEALED_DATABASES = (keys.USERS, keys.OUTBOX, keys.META)
 # Sub-databases whose records `twofa status` counts.
 COUNTED_DATABASES = (keys.USERS, keys.POLICIES, keys.OUTBOX)
 
+# A re-seal transaction examines at most this many records per one it may rewrite.
+EXAMINED_PER_RESEALED = 20
+
 # Reads the (key, value) pairs of a sub-database, in key order, from one snapshot.
 Records = Callable[[bytes], Iterable[tuple[bytes, bytes]]]
 
@@ -201,8 +204,8 @@ def reseal_batch(
 ) -> Batch:
     """Re-seals up to `limit` of `records` (the next ones of `db`, in key order).
 
-    At most 20 x `limit` records are examined, so a transaction stays short even when
-    most records are already under the primary key.
+    At most EXAMINED_PER_RESEALED x `limit` records are examined, so a transaction stays
+    short even when most records are already under the primary key.
 
     Args:
         records: (key, value) pairs of `db` in key order, from where the pass got to.
@@ -218,7 +221,7 @@ def reseal_batch(
             new = None
         if new is not None:
             updates.append((key, new))
-        if len(updates) == limit or examined == 20 * limit:
+        if len(updates) == limit or examined == EXAMINED_PER_RESEALED * limit:
             batch.last_key = key
             break
     for key, new in updates:

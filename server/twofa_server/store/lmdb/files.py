@@ -13,6 +13,8 @@ import os
 import struct
 from pathlib import Path
 
+import lmdb
+
 from ...errors import OperatorError
 
 DATA_FILE = "data.mdb"
@@ -87,6 +89,12 @@ def _page_size(head: bytes) -> int:
         if found and found & (found - 1) == 0:  # a power of two
             return int(found)
     return 4096  # the first meta page is damaged: look for the second at the usual size
+
+
+def reason(error: lmdb.Error) -> str:
+    """LMDB's reason for refusing a file, without the path it names."""
+    text = str(error)
+    return text.rsplit(": ", 1)[-1] if ": " in text else type(error).__name__
 
 
 def make_private(path: Path) -> None:

@@ -20,7 +20,7 @@ import lmdb
 from ...errors import OperatorError
 from .. import keys
 from ..reseal import Census, take_census
-from .files import DATA_FILE, FILE_MODE, check_data_file
+from .files import DATA_FILE, FILE_MODE, check_data_file, reason
 
 
 class StoreNotReadable(OperatorError):
@@ -69,7 +69,7 @@ class ReadOnlyStore:
             )
         except lmdb.Error as exc:
             raise StoreNotReadable(
-                f"the store in {data_dir} cannot be opened ({_reason(exc)}): "
+                f"the store in {data_dir} cannot be opened ({reason(exc)}): "
                 "run this as the user twofa runs as"
             ) from None
         self._dbs: dict[bytes, Any] = {}
@@ -112,7 +112,7 @@ class ReadOnlyStore:
             self._env.copy(str(target), compact=True)
         except lmdb.Error as exc:
             raise StoreNotReadable(
-                f"the store in {self.path} cannot be copied to {target} ({_reason(exc)}): "
+                f"the store in {self.path} cannot be copied to {target} ({reason(exc)}): "
                 "check that there is room and the directory is writable"
             ) from None
         copy = target / DATA_FILE
@@ -123,11 +123,6 @@ class ReadOnlyStore:
 
     def close(self) -> None:
         self._env.close()
-
-
-def _reason(exc: lmdb.Error) -> str:
-    text = str(exc)
-    return text.rsplit(": ", 1)[-1] if ": " in text else type(exc).__name__
 
 
 def _fsync(path: Path) -> None:

@@ -27,7 +27,15 @@ from .. import keys
 from ..codec import RecordCodec, decode_policy, encode_policy
 from ..keycheck import StoreNotInitialized, not_initialized
 from ..reseal import Batch, Census, reseal_batch, take_census
-from .files import DATA_FILE, DIRECTORY_MODE, FILE_MODE, StoreDamaged, check_data_file, make_private
+from .files import (
+    DATA_FILE,
+    DIRECTORY_MODE,
+    FILE_MODE,
+    StoreDamaged,
+    check_data_file,
+    make_private,
+    reason,
+)
 from .policy_cache import PolicyCache
 from .writer import Result, Writer, WriterStopped
 
@@ -171,7 +179,7 @@ class LmdbStore:
             )
         except lmdb.Error as error:
             raise StoreDamaged(
-                f"the store in {path} cannot be opened ({_reason(error)}): check that this "
+                f"the store in {path} cannot be opened ({reason(error)}): check that this "
                 "user owns it, or restore it from a backup"
             ) from None
         make_private(path)
@@ -377,11 +385,6 @@ class LmdbStore:
     def close(self) -> None:
         self._writer.stop()  # what is queued still commits
         self._env.close()
-
-
-def _reason(error: lmdb.Error) -> str:
-    text = str(error)
-    return text.rsplit(": ", 1)[-1] if ": " in text else type(error).__name__
 
 
 def _store_error(

@@ -54,7 +54,7 @@ def copy_records(
                 if counts["users"] % PROGRESS_EVERY == 0:
                     progress("users", counts["users"])
         for key, value in records(keys.POLICIES):
-            tenant = key[1 : 1 + key[0]].decode("utf-8")
+            tenant = keys.parse_user_key(key).tenant_id  # a tenant key is a user key's prefix
             conn.execute(
                 "INSERT INTO twofa.policies (tenant_id, record) VALUES (%s, %s)", (tenant, value)
             )
@@ -67,12 +67,10 @@ def copy_records(
                 (key, record.user_key, value, record.created_at_ms, record.next_attempt_at_ms),
             )
             counts["outbox"] += 1
-        for name in (keys.META_KEY_CHECK, keys.META_MAC_CHECK):
-            for key, value in records(keys.META):
-                if key == name:
-                    conn.execute(
-                        "INSERT INTO twofa.meta (name, value) VALUES (%s, %s)",
-                        (name.decode(), value),
-                    )
-                    counts["meta"] += 1
+        for key, value in records(keys.META):
+            if key in (keys.META_KEY_CHECK, keys.META_MAC_CHECK):
+                conn.execute(
+                    "INSERT INTO twofa.meta (name, value) VALUES (%s, %s)", (key.decode(), value)
+                )
+                counts["meta"] += 1
     return counts

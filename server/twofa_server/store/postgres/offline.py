@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..reseal import Census, take_census
+from ..reseal import Census
 from .schema import check_version, installed_version
 from .settings import PostgresSettings
-from .store import connect, describe, records_of
+from .store import census_of, connect, describe
 
 
 def read_census(settings: PostgresSettings, primary: int | None = None) -> Census:
@@ -17,6 +17,4 @@ def read_census(settings: PostgresSettings, primary: int | None = None) -> Censu
     with connect(settings) as conn:
         check_version(installed_version(conn), describe(settings.dsn))
         conn.rollback()
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            return take_census(lambda db: records_of(conn, db), primary)
+        return census_of(conn, primary)

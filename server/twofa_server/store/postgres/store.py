@@ -34,7 +34,7 @@ from ...crypto.secret_file import read_secret_line
 from ...errors import OperatorError
 from .. import keys
 from ..codec import RecordCodec
-from ..reseal import Batch, Census, reseal_batch, take_census
+from ..reseal import EXAMINED_PER_RESEALED, Batch, Census, reseal_batch, take_census
 from .lanes import Lanes
 from .schema import SCHEMA, check_version, installed_version, migrate
 from .settings import PostgresSettings
@@ -397,14 +397,12 @@ class PostgresStore:
         )
 
     def census(self, primary: int | None = None) -> Census:
-        with self._failures(), self._pool.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            census = take_census(lambda db: records_of(conn, db), primary)
-        return census
+        with self._failures(), self._pool.connection() as conn:
+            return census_of(conn, primary)
 
     def reseal_batch(self, sealer: Sealer, db: bytes, after: bytes, limit: int) -> Batch:
         with self._failures(), self._pool.connection() as conn, conn.transaction():
-            records = records_of(conn, db, after, 20 * limit, lock=True)
+            records = records_of(conn, db, after, EXAMINED_PER_RESEALED * limit, lock=True)
             return reseal_batch(
                 records, lambda db, key, value: _put(conn, db, key, value), sealer, db, limit
             )
@@ -445,6 +443,13 @@ def records_of(
     with conn.cursor() as cursor:
         for key, value in cursor.execute(statement, params):
             yield (key.encode() if text_key else bytes(key)), bytes(value)
+
+
+def census_of(conn: Any, primary: int | None = None) -> Census:
+    """Record counts and the keys they need, from one snapshot of the database."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return take_census(lambda db: records_of(conn, db), primary)
 
 
 def _put(conn: Any, db: bytes, key: bytes, value: bytes) -> None:
