@@ -34,6 +34,7 @@ from ..support.enroll import enroll_app
 from ..support.pg_cluster import PASSWORD, PASSWORD_ROLE, PostgresCluster
 from ..support.stores import init_store, new_data_dir
 from ..support.totp import totp_code
+from ..support.waiting import wait_until
 
 T = "acme"
 
@@ -184,7 +185,10 @@ def test_an_instance_without_the_new_key_answers_key_not_loaded_and_recovers(
             assert refused.value.reason == "KEY_NOT_LOADED"
             assert refused.value.retry_after is not None
             write_keyring(b_keyring, promoted, overwrite=True)  # the Secret reaches pod B
-            b.keyring_watcher.poll()
+            # As SIGHUP does: B's own watcher thread reloads (a poll from here could find the
+            # file already seen by that thread while its reload is still under way).
+            b.keyring_watcher.check_now()
+            wait_until(lambda: b.keyring_watcher.primary_key_id == 2, "B to load key 2")
             assert on_b.verify_code(T, "alice", totp_code(secret, clock.now())).accepted
     finally:
         a.stop(0)
