@@ -269,11 +269,10 @@ async def _serve_grpc(
         raise StartupError(
             f"cannot start a QR renderer process: {failed} (is twofa fully installed?)"
         ) from None
-    # The first interceptor is the outermost. Metrics belong first, so they also count
-    # the token check's UNAUTHENTICATED refusals; the token check comes before anything
-    # that does work; error mapping stays innermost, right around the servicer.
-    # Request ids outermost, so every later layer sees them; metrics next, so they see
-    # the code the error mapping has turned errors into.
+    # The first interceptor is the outermost. Request ids first, so every later layer
+    # sees them; metrics next, so they count the token check's UNAUTHENTICATED refusals
+    # and see the code the error mapping has turned errors into; the token check comes
+    # before anything that does work; error mapping stays innermost, around the servicer.
     interceptors: list[grpc.aio.ServerInterceptor] = [  # type: ignore[type-arg]
         RequestIdInterceptor(random_ids(SystemRandom().token_bytes(16))),
         ServerMetricsInterceptor(observability.registry, METERED_SERVICES),

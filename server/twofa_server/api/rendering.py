@@ -85,7 +85,7 @@ class RenderPool:
         self._idle: asyncio.Queue[_Renderer] = asyncio.Queue()
         self._starting = 0
         self._closing = False
-        self._exchanges: set[asyncio.Task[bytes]] = set()
+        self._exchanges: set[asyncio.Task[tuple[int, int, bytes]]] = set()
         self._starters: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -117,13 +117,11 @@ class RenderPool:
         exchange = asyncio.ensure_future(self._exchange(request))
         self._exchanges.add(exchange)
         exchange.add_done_callback(self._exchanges.discard)
-        answer = await asyncio.shield(exchange)
-        status, png_size, _ = qr_worker.ANSWER.unpack_from(answer)
+        status, png_size, body = await asyncio.shield(exchange)
         if status == qr_worker.TOO_LONG:
             raise ValueError("the text is too long for a QR code")
         if status != qr_worker.OK:
             raise RuntimeError("the renderer could not render the text")
-        body = answer[qr_worker.ANSWER.size :]
         return body[:png_size], body[png_size:].decode("utf-8")
 
     async def close(self) -> None:
@@ -150,7 +148,8 @@ class RenderPool:
 
     # --- on the loop ---------------------------------------------------------------------
 
-    async def _exchange(self, request: bytes) -> bytes:
+    async def _exchange(self, request: bytes) -> tuple[int, int, bytes]:
+        """The renderer's answer to `request`: status, PNG length, and the PNG and SVG."""
         try:
             async with asyncio.timeout(self._timeout):
                 renderer = await self._acquire()
@@ -161,7 +160,7 @@ class RenderPool:
                 renderer.writer.write(request)
                 await renderer.writer.drain()
                 header = await renderer.reader.readexactly(qr_worker.ANSWER.size)
-                _, png_size, svg_size = qr_worker.ANSWER.unpack(header)
+                status, png_size, svg_size = qr_worker.ANSWER.unpack(header)
                 body = await renderer.reader.readexactly(png_size + svg_size)
         except TimeoutError:
             self._lose(renderer, "timed_out")
@@ -170,7 +169,7 @@ class RenderPool:
             self._lose(renderer, "crashed")
             raise RendererUnavailable() from None
         self._idle.put_nowait(renderer)
-        return header + body
+        return status, png_size, body
 
     async def _acquire(self) -> _Renderer:
         """An idle renderer; starts another when none is idle and there is room."""

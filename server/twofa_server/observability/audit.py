@@ -51,6 +51,9 @@ class WhileLocked:
         # (tenant, user) -> (the lockout's end, the refusal event, refusals after it)
         self._pending: dict[tuple[str, str], tuple[float, Event, int]] = {}
         self._ended: list[Event] = []  # counts of lockouts a newer one has replaced
+        # No pending lockout ends before this: `ended`, called on every publish, looks
+        # through them only once one may have ended (a replaced one makes it early, not late).
+        self._next_end = math.inf
 
     def first(self, event: Event) -> bool:
         """Whether `event` gets a line of its own (not a refusal repeated during a lockout)."""
@@ -64,16 +67,20 @@ class WhileLocked:
         if pending is not None and pending[2]:
             self._ended.append(dataclasses.replace(pending[1], count=pending[2]))
         self._pending[key] = (event.locked_until, event, 0)
+        self._next_end = min(self._next_end, event.locked_until)
         return True
 
     def ended(self, by: float) -> list[Event]:
         """The refusals counted during lockouts ended by `by`, as events with their count."""
-        done = [key for key, (until, _, _) in self._pending.items() if until <= by]
         summaries, self._ended = self._ended, []
+        if by < self._next_end:
+            return summaries
+        done = [key for key, (until, _, _) in self._pending.items() if until <= by]
         for key in done:
             _, event, repeated = self._pending.pop(key)
             if repeated:
                 summaries.append(dataclasses.replace(event, count=repeated))
+        self._next_end = min((until for until, _, _ in self._pending.values()), default=math.inf)
         return summaries
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,18 +18,11 @@ import grpc
 from grpc_status import rpc_status
 
 from ...core.errors import StoreUnavailable, TwoFactorError
+from ...observability.logs import describe_exception
 from ..errors import INTERNAL_MESSAGE, status_for
 from .base import WrappingInterceptor, with_unary_behavior
 
 log = logging.getLogger("twofa.api")
-
-
-def _where(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return "?"
-    last = frames[-1]
-    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
 
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -101,7 +93,8 @@ def _guarded(
             if context.code() is not None:
                 raise  # the handler aborted with a status of its own
             # The message may quote request data; the type and place are enough to debug.
-            log.error("internal error in %s: %s at %s", method, type(error).__name__, _where(error))
+            where = describe_exception(type(error), error.__traceback__)
+            log.error("internal error in %s: %s", method, where)
             await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
 
     return handle
