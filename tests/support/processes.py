@@ -123,6 +123,11 @@ class Server:
                     raise AssertionError(f"no stderr line with {fragment!r}:\n" + self.stderr)
                 self._changed.wait(remaining)
 
+    def metrics_address(self) -> str:
+        """The host:port of its GET /metrics, from the line it logs once serving them."""
+        line = self.wait_for_line("metrics on http://")
+        return line.split("http://", 1)[1].split("/", 1)[0]
+
     def sigterm(self) -> None:
         self.process.send_signal(signal.SIGTERM)
 
