@@ -182,8 +182,8 @@ def wait_until_refusing(client: TwoFactorClient) -> None:
         time.sleep(POLL)
 
 
-def connect(socket_path: Path) -> TwoFactorClient:
-    return TwoFactorClient(f"unix://{socket_path}", timeout=10, options=FAST_RECONNECT)
+def connect(socket_path: Path, timeout: float = 10) -> TwoFactorClient:
+    return TwoFactorClient(f"unix://{socket_path}", timeout=timeout, options=FAST_RECONNECT)
 
 
 def next_code(secret: str) -> str:
