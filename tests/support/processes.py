@@ -64,8 +64,11 @@ def run_twofa(
     )
 
 
-def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit code 2 and exactly one 'twofa: ' line on stderr naming `fragments`; returns it."""
+def assert_refused(
+    result: subprocess.CompletedProcess[str], *fragments: str, status: int = 2
+) -> str:
+    """Exit code `status` and exactly one 'twofa: ' line on stderr naming `fragments`;
+    returns it."""
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -73,7 +76,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) ->
     assert line.startswith("twofa: "), line
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} is not in {line!r}"
-    assert result.returncode == 2, (result.returncode, line)
+    assert result.returncode == status, (result.returncode, line)
     return line
 
 
