@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
-from twofa_client import TwoFactorClient, Verification, VerifyReason, VerifyResult
+from twofa_client import TwoFactorClient, VerifyReason, VerifyResult
 
+from ..support.at_once import verify_all_at_once
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
 from ..support.totp import totp_code, wrong_code
@@ -16,22 +15,11 @@ T, U = "acme", "alice"
 CALLERS = 32
 
 
-def verify_all_at_once(client: TwoFactorClient, code: str) -> list[Verification]:
-    start = threading.Barrier(CALLERS)
-
-    def call(_: int) -> Verification:
-        start.wait()
-        return client.verify_code(T, U, code)
-
-    with ThreadPoolExecutor(CALLERS) as pool:
-        return list(pool.map(call, range(CALLERS)))
-
-
 def test_one_valid_code_sent_32_times_at_once_is_accepted_exactly_once(
     client: TwoFactorClient, clock: FixedClock
 ) -> None:
     secret = enroll_app(client, clock, T, U, advance=30).secret
-    answers = verify_all_at_once(client, totp_code(secret, clock.now()))
+    answers = verify_all_at_once(client, T, U, totp_code(secret, clock.now()), CALLERS)
     outcomes = Counter((a.result, a.reason) for a in answers)
     assert outcomes[(VerifyResult.ACCEPTED, VerifyReason.OK)] == 1
     # The 31 replays are failures; after 5 of them the user is locked out.
@@ -43,7 +31,7 @@ def test_32_wrong_codes_at_once_count_exactly_max_attempts_before_the_lock(
     client: TwoFactorClient, clock: FixedClock
 ) -> None:
     secret = enroll_app(client, clock, T, U, advance=30).secret
-    answers = verify_all_at_once(client, wrong_code(secret, clock.now()))
+    answers = verify_all_at_once(client, T, U, wrong_code(secret, clock.now()), CALLERS)
     outcomes = Counter((a.result, a.reason) for a in answers)
     assert outcomes == {
         (VerifyResult.REJECTED, VerifyReason.WRONG_CODE): 4,

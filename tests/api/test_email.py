@@ -45,11 +45,10 @@ from ..support.mail_server import (
     enroll_email,
     error_reason,
     html_body,
-    other_code,
     send_refused,
     text_body,
 )
-from ..support.totp import totp_code, wrong_code
+from ..support.totp import other_code, totp_code, wrong_code
 
 
 def test_setup_mails_a_code_that_enables_email_and_brings_backup_codes(

@@ -7,9 +7,7 @@ token, no backup codes. The same key with another code is INVALID_ARGUMENT.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -24,6 +22,7 @@ from twofa_client import (
     VerifyResult,
 )
 
+from ..support.at_once import verify_all_at_once
 from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
 from ..support.mail_server import ADDRESS, TwofaWithSmtp, backup_codes_in
@@ -137,22 +136,13 @@ def test_after_five_minutes_the_key_no_longer_replays(
 CALLERS = 64
 
 
-def all_at_once(client: TwoFactorClient, code: str, key: str) -> list[Verification]:
-    start = threading.Barrier(CALLERS)
-
-    def call(_: int) -> Verification:
-        start.wait()
-        return client.verify_code(T, U, code, idempotency_key=key)
-
-    with ThreadPoolExecutor(CALLERS) as pool:
-        return list(pool.map(call, range(CALLERS)))
-
-
 def test_64_concurrent_copies_with_one_key_are_one_acceptance_and_63_replays(
     client: TwoFactorClient, clock: FixedClock
 ) -> None:
     secret = enroll_app(client, clock, T, U, advance=30).secret
-    answers = all_at_once(client, totp_code(secret, clock.now()), KEY)
+    answers = verify_all_at_once(
+        client, T, U, totp_code(secret, clock.now()), CALLERS, idempotency_key=KEY
+    )
     assert Counter((outcome(a), a.replayed) for a in answers) == {
         (ACCEPTED, False): 1,
         (ACCEPTED, True): CALLERS - 1,
@@ -166,7 +156,7 @@ def test_64_concurrent_copies_without_a_key_lock_the_user_out(
 ) -> None:
     """What the keys are for: the same retries, each counted as an attempt."""
     secret = enroll_app(client, clock, T, U, advance=30).secret
-    answers = all_at_once(client, totp_code(secret, clock.now()), "")
+    answers = verify_all_at_once(client, T, U, totp_code(secret, clock.now()), CALLERS)
     assert Counter(outcome(a) for a in answers)[ACCEPTED] == 1
     assert client.get_user_status(T, U).locked_until is not None
 

@@ -21,7 +21,7 @@ from ..support.clock import FixedClock
 from ..support.enroll import enroll_app
 from ..support.net import free_port
 from ..support.pki import CertificateAuthority, Issued
-from ..support.processes import clean_env, run_twofa, twofa_command
+from ..support.processes import assert_refused, clean_env, run_twofa, twofa_command
 from ..support.stores import running
 from ..support.totp import wrong_code
 
@@ -39,13 +39,7 @@ def twofa(
 
 
 def failed(result: subprocess.CompletedProcess[str], status: int, *fragments: str) -> str:
-    """Exit `status` and exactly one 'twofa: ' line on stderr naming `fragments`."""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("twofa: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert result.returncode == status, (result.returncode, lines[0])
-    return lines[0]
+    return assert_refused(result, *fragments, status=status)
 
 
 def audit_events(settings: Settings) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from twofa_server.core.models import (
     VerifyResult,
 )
 
-from ..support.totp import totp_at, wrong_code_at
+from ..support.totp import other_code, totp_at, wrong_code_at
 from .fakes import ALICE, Core, FakeHasher, enable_app, enable_email
 
 APP, EMAIL, BACKUP = Method.AUTHENTICATOR_APP, Method.EMAIL, Method.BACKUP_CODE
@@ -43,10 +43,6 @@ def outcome(answer: Verification) -> tuple[VerifyResult, VerifyReason, Method]:
 def login_code(core: Core) -> str:
     core.do(core.service.send_login_code(ALICE))
     return core.last_code(MailKind.LOGIN_CODE)
-
-
-def other(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 # --- which method a code is checked as ----------------------------------------------------
@@ -159,7 +155,7 @@ def test_the_lockout_voids_the_outstanding_email_code(core: Core) -> None:
     enable_email(core)
     code = login_code(core)
     for _ in range(5):
-        verify(core, other(code))
+        verify(core, other_code(code))
     assert core.store.user(ALICE).email.login_code is None
     core.clock.advance(300)  # the lockout is over; the code would still be within its TTL
     answer = verify(core, code)

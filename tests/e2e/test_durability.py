@@ -13,7 +13,7 @@ from twofa_client import Method, TwoFactorError, VerifyReason
 from ..support.clock import WallClock
 from ..support.enroll import enroll_app
 from ..support.processes import T, next_code, serving, stop
-from ..support.totp import totp_code
+from ..support.totp import other_code, totp_code
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def test_sigkill_under_load_loses_nothing_acknowledged(
 
         def verifier(user: str) -> None:
             code = next_code(secrets[user])
-            wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+            wrong = other_code(code)
             tried_right = False
             while not killed.is_set():
                 attempt = wrong if tried_right else code

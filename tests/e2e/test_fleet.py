@@ -30,25 +30,19 @@ from ..support.clock import WallClock
 from ..support.enroll import enroll_app
 from ..support.pg_cluster import PostgresCluster
 from ..support.processes import (
-    FAST_RECONNECT,
     Server,
     T,
     clean_env,
+    connect,
     next_code,
     run_twofa,
     stop,
     wait_until_serving,
 )
 from ..support.stores import new_data_dir
-from ..support.totp import totp_code
+from ..support.totp import other_code, wrong_code
 
 pytestmark = pytest.mark.slow
-
-
-def _wrong(secret: str) -> str:
-    """A code matching no step within the ten minutes of clock drift twofa recognises."""
-    near = {totp_code(secret, time.time(), k) for k in range(-22, 23)}
-    return next(f"{n:06d}" for n in range(1000, 999_999, 7919) if f"{n:06d}" not in near)
 
 
 class Fleet:
@@ -75,9 +69,7 @@ class Fleet:
     def start(self, index: int) -> tuple[Server, TwoFactorClient]:
         env = {**self.env, "TWOFA_UNIX_SOCKET": str(self.sockets[index])}
         server = Server([], cwd=self.root, env=env)
-        client = TwoFactorClient(
-            f"unix://{self.sockets[index]}", timeout=15, options=FAST_RECONNECT
-        )
+        client = connect(self.sockets[index], timeout=15)
         wait_until_serving(client, server)
         return server, client
 
@@ -119,7 +111,7 @@ def test_one_valid_code_sent_64_times_over_both_is_accepted_once(fleet: FleetUp)
 def test_wrong_codes_over_both_lock_after_exactly_max_attempts(fleet: FleetUp) -> None:
     _, clients, _ = fleet
     secret = enroll_app(clients[0], WallClock(), T, "bob", advance=0).secret
-    wrong = _wrong(secret)
+    wrong = wrong_code(secret, time.time())
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(lambda i: clients[i % 2].verify_code(T, "bob", wrong), range(20)))
     counted = [a for a in answers if a.reason in (VerifyReason.WRONG_CODE,)]
@@ -140,7 +132,7 @@ def test_what_one_instance_does_the_other_sees_at_once(fleet: FleetUp) -> None:
     # A policy changed on one applies on the other at once.
     first.update_policy(T, max_attempts=2, warn_after_failures=1)
     assert second.get_policy(T).policy.max_attempts == 2
-    assert second.verify_code(T, "carol", _wrong(secret)).attempts_remaining == 1
+    assert second.verify_code(T, "carol", wrong_code(secret, time.time())).attempts_remaining == 1
     assert second.evaluate_login(T, "unknown").reason.name == "NOT_ENROLLED_OPTIONAL"
 
 
@@ -178,7 +170,7 @@ def test_an_instance_killed_under_load_loses_nothing_and_leaves_no_lock(fleet: F
 
     def load(user: str, index: int) -> None:
         code = next_code(secrets[user])
-        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        wrong = other_code(code)
         tried = False
         while not stop_load.is_set():
             attempt = wrong if tried else code
@@ -273,7 +265,7 @@ def test_an_lmdb_store_moves_into_postgresql_and_serves_the_same_users(
         TWOFA_DATA_DIR=str(data_dir), TWOFA_LISTEN="", TWOFA_UNIX_SOCKET=str(socket)
     )
     with Server([], cwd=tmp_path, env=lmdb_env) as server:
-        client = TwoFactorClient(f"unix://{socket}", timeout=15, options=FAST_RECONNECT)
+        client = connect(socket, timeout=15)
         wait_until_serving(client, server)
         secret = enroll_app(client, WallClock(), T, "gina", advance=0).secret
         client.update_policy(T, max_attempts=7)
@@ -295,7 +287,7 @@ def test_an_lmdb_store_moves_into_postgresql_and_serves_the_same_users(
         TWOFA_UNIX_SOCKET=str(socket),
     )
     with Server([], cwd=tmp_path, env=pg_env) as server:
-        client = TwoFactorClient(f"unix://{socket}", timeout=15, options=FAST_RECONNECT)
+        client = connect(socket, timeout=15)
         wait_until_serving(client, server)
         assert client.get_policy(T).policy.max_attempts == 7
         assert client.verify_code(T, "gina", next_code(secret)).accepted
@@ -314,7 +306,7 @@ def test_a_database_restart_under_load_loses_no_acknowledged_failure(fleet: Flee
     done = threading.Event()
 
     def load(user: str, client: TwoFactorClient) -> None:
-        wrong = _wrong(secrets[user])
+        wrong = wrong_code(secrets[user], time.time())
         while not done.is_set():
             try:
                 answer = client.verify_code(T, user, wrong, timeout=5)

@@ -11,12 +11,10 @@ import re
 import signal
 import stat
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from twofa_client import Frequency, Method, TwoFactorClient
 from twofa_server.app import start
@@ -25,6 +23,7 @@ from twofa_server.crypto import load_keyring, write_keyring
 
 from ..support.clock import WallClock
 from ..support.enroll import enroll_app
+from ..support.metrics import scrape
 from ..support.processes import (
     Server,
     T,
@@ -164,15 +163,10 @@ def test_status_and_backup_refuse_a_directory_without_a_store(tmp_path: Path) ->
 
 
 def metrics_of(server: Server) -> dict[str, float]:
-    line = server.wait_for_line("metrics on http://")
-    url = line.split("metrics on ", 1)[1].strip()
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http to loopback)
-        text = response.read().decode()
     return {
-        sample.name: sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name.startswith("twofa_keyring_")
+        name: sample
+        for (name, _), sample in scrape(server.metrics_address()).items()
+        if name.startswith("twofa_keyring_")
     }
 
 

@@ -182,7 +182,7 @@ def test_unparsable_requests_are_invalid_argument_counted_and_logged_once(
 ) -> None:
     metrics = ("--metrics-listen", "127.0.0.1:0")
     with serving(tmp_path, data_dir, socket_path, *metrics) as (server, client):
-        address = server.wait_for_line("metrics on http://").split("http://")[1].split("/")[0]
+        address = server.metrics_address()
         rpcs = {
             "VerifyCode": pb.VerifyCodeRequest,
             "BeginEmailSetup": pb.BeginEmailSetupRequest,

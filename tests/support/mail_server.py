@@ -72,11 +72,6 @@ def backup_codes_in(message: EmailMessage) -> list[str]:
     return BACKUP_CODE.findall(text_body(message))
 
 
-def other_code(code: str) -> str:
-    """A six-digit code that is not `code`."""
-    return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
 def error_reason(error: TwoFactorError) -> str:
     """The google.rpc.ErrorInfo reason the server attached to a failed call."""
     call = error.__cause__

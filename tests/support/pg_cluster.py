@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psycopg
 
+from .net import free_port
+
 REQUIRE_ENV = "TWOFA_REQUIRE_POSTGRES"
 SUPERUSER = "postgres"
 PASSWORD_ROLE = "twofa_pw"  # a role that must log in with a password (scram-sha-256)
@@ -42,13 +44,6 @@ def find_bin_dir() -> Path:
             "tests are skipped"
         )
     return found[-1].parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -89,7 +84,7 @@ class PostgresCluster:
         root = Path(tempfile.mkdtemp(prefix="twofa-pg-"))
         if as_postgres:
             shutil.chown(root, "postgres")
-        cluster = cls(root, bin_dir, _free_port(), as_postgres)
+        cluster = cls(root, bin_dir, free_port(), as_postgres)
         cluster._run(
             str(bin_dir / "initdb"),
             *("-D", str(cluster.data_dir), "-U", SUPERUSER, "-A", "trust", "--no-sync"),

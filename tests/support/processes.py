@@ -64,8 +64,11 @@ def run_twofa(
     )
 
 
-def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit code 2 and exactly one 'twofa: ' line on stderr naming `fragments`; returns it."""
+def assert_refused(
+    result: subprocess.CompletedProcess[str], *fragments: str, status: int = 2
+) -> str:
+    """Exit code `status` and exactly one 'twofa: ' line on stderr naming `fragments`;
+    returns it."""
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -73,7 +76,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) ->
     assert line.startswith("twofa: "), line
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} is not in {line!r}"
-    assert result.returncode == 2, (result.returncode, line)
+    assert result.returncode == status, (result.returncode, line)
     return line
 
 
@@ -122,6 +125,11 @@ class Server:
                 if remaining <= 0 or not self._reader.is_alive():
                     raise AssertionError(f"no stderr line with {fragment!r}:\n" + self.stderr)
                 self._changed.wait(remaining)
+
+    def metrics_address(self) -> str:
+        """The host:port of its GET /metrics, from the line it logs once serving them."""
+        line = self.wait_for_line("metrics on http://")
+        return line.split("http://", 1)[1].split("/", 1)[0]
 
     def sigterm(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -177,8 +185,8 @@ def wait_until_refusing(client: TwoFactorClient) -> None:
         time.sleep(POLL)
 
 
-def connect(socket_path: Path) -> TwoFactorClient:
-    return TwoFactorClient(f"unix://{socket_path}", timeout=10, options=FAST_RECONNECT)
+def connect(socket_path: Path, timeout: float = 10) -> TwoFactorClient:
+    return TwoFactorClient(f"unix://{socket_path}", timeout=timeout, options=FAST_RECONNECT)
 
 
 def next_code(secret: str) -> str:

@@ -45,6 +45,11 @@ def totp_code(secret_b32: str, unix_seconds: float, offset_steps: int = 0) -> st
     return totp_at(secret_bytes(secret_b32), unix_seconds, offset_steps)
 
 
+def other_code(code: str) -> str:
+    """A six-digit code that is not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
 # The server recognises a code of another time within ten minutes (CLOCK_DRIFT).
 DRIFT_REACH_STEPS = 600 // STEP_SECONDS
 
