@@ -36,6 +36,7 @@ from .web import (
     start_session,
     typed_code,
     wait_text,
+    wrong_code_text,
 )
 
 bp = Blueprint("login", __name__)
@@ -177,13 +178,8 @@ def verify() -> ResponseReturnValue:
     # A wrong code is an answer, not an error. REJECTED: attempts_remaining says how many
     # tries are left, and from the 3rd failure on `warning` holds the policy's text
     # ("Please try again in five minutes."). LOCKED_OUT: retry_after says how long.
-    error = "" if answer.locked_out else _rejection_text(answer)
+    error = "" if answer.locked_out else wrong_code_text(answer.attempts_remaining)
     return _code_page(user, error=error, answer=answer, status=400)
-
-
-def _rejection_text(answer: Verification) -> str:
-    left = answer.attempts_remaining
-    return f"That code did not work. {left} attempt{'s' if left != 1 else ''} left."
 
 
 @bp.post("/login/code/email")

@@ -17,7 +17,7 @@ from twofa_client import (
     VerifyResult,
 )
 
-from .web import current_user, login_required, panel, typed_code, wait_text
+from .web import current_user, login_required, panel, typed_code, wait_text, wrong_code_text
 
 bp = Blueprint("two_factor", __name__, url_prefix="/settings/2fa")
 
@@ -161,8 +161,7 @@ def _refusal(answer: SetupConfirmation) -> str:
     """What to say about a refused confirmation code (the attempt budget counts these too)."""
     if answer.result is VerifyResult.LOCKED_OUT:
         return f"Too many wrong codes. Try again in {wait_text(answer.retry_after)}."
-    left = answer.attempts_remaining
-    return f"That code did not work. {left} attempt{'s' if left != 1 else ''} left."
+    return wrong_code_text(answer.attempts_remaining)
 
 
 def _enabled(method: Method, answer: SetupConfirmation) -> ResponseReturnValue:

@@ -198,6 +198,12 @@ def wait_text(wait: timedelta | None) -> str:
     return f"{minutes} minutes"
 
 
+def wrong_code_text(attempts_remaining: int) -> str:
+    """What a page says about a wrong code: twofa's budget counts every kind of code."""
+    left = attempts_remaining
+    return f"That code did not work. {left} attempt{'s' if left != 1 else ''} left."
+
+
 def clock_text(moment: datetime | None) -> str:
     return moment.strftime("%H:%M UTC") if moment else ""
 
